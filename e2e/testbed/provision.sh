@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Build (or refresh) the offline Bazel test bed: a Debian sid chroot holding
+# Bazel 7.7.1 and the Debian-packaged rulesets, Rust, and the container tools
+# (runc, docker-registry, skopeo, umoci, crane, nginx) that the tests drive.
+#
+#   e2e/testbed/provision.sh            # idempotent; a no-op when up to date
+#   PYIMAGE_TESTBED_ROOT=/srv/sid e2e/testbed/provision.sh
+#
+# Needs root on a Debian host and network access to the Debian mirror named in
+# the host's apt sources (plus crates.io for cargo-bazel). Nothing else is
+# downloaded. A stamp file records the hash of this script, so an edited
+# script re-runs the (idempotent) steps and an unchanged one returns at once.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=e2e/testbed/common.sh
+. "$HERE/common.sh"
+
+STAMP="$TESTBED_ROOT/etc/rules_pyimage-testbed.stamp"
+WANT=$(cat "$HERE/provision.sh" "$HERE/common.sh" | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+    exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "provisioning needs root (it runs debootstrap and mounts into $TESTBED_ROOT); re-run with sudo"
+command -v apt-get >/dev/null || die "provisioning needs a Debian host (apt-get not found)"
+
+step() { printf '\033[1m[testbed]\033[0m %s\n' "$*" >&2; }
+timed() {
+    local start=$SECONDS
+    "$@"
+    step "  done in $((SECONDS - start)) s"
+}
+
+# The Debian mirror comes from the host's own apt configuration, never a constant.
+debian_mirror() {
+    local uri
+    uri=$(
+        {
+            # deb822 sources: "URIs: http://... " in stanzas whose Suites are not *-security
+            for f in /etc/apt/sources.list.d/*.sources; do
+                [ -f "$f" ] || continue
+                awk 'BEGIN{RS=""} !/Suites:[^\n]*-security/ {
+                        if (match($0, /URIs:[ \t]*[^ \t\n]+/)) {
+                            s = substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", s); print s }
+                     }' "$f"
+            done
+            # one-line sources: "deb [opts] URI suite components"
+            cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+                awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i+1) !~ /-security/) print $i; break } }'
+        } | grep -v -- '-security' | head -n1
+    )
+    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d}; add one (e.g. a 'deb' line) and re-run"
+    printf '%s\n' "${uri%/}"
+}
+
+if [ ! -x "$TESTBED_ROOT/usr/bin/apt-get" ]; then
+    MIRROR=$(debian_mirror)
+    step "debootstrap sid from $MIRROR into $TESTBED_ROOT (about 30 s)"
+    command -v debootstrap >/dev/null || timed apt-get install -y -q debootstrap >/dev/null
+    mkdir -p "$(dirname "$TESTBED_ROOT")"
+    rm -rf "$TESTBED_ROOT.partial"
+    timed debootstrap --variant=minbase sid "$TESTBED_ROOT.partial" "$MIRROR" >/dev/null
+    mv "$TESTBED_ROOT.partial" "$TESTBED_ROOT"
+fi
+
+# The mirror's sid Release file may look expired to this machine's clock.
+echo 'Acquire::Check-Valid-Until "false";' >"$TESTBED_ROOT/etc/apt/apt.conf.d/99no-check-valid-until"
+printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+    >"$TESTBED_ROOT/etc/apt/apt.conf.d/99no-recommends"
+
+# Extra CA certificates the host trusts (proxies, private mirrors) must be trusted
+# inside too, or Bazel's downloader, pip and cargo fail with certificate errors.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$TESTBED_ROOT/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$TESTBED_ROOT/usr/local/share/ca-certificates/"
+fi
+
+PACKAGES=(
+    # Bazel and the rulesets Debian packages for it
+    bazel-bootstrap bazel-rules-python bazel-rules-rust bazel-rules-pkg bazel-lib
+    bazel-aspect-bazel-lib bazel-skylib bazel-platforms bazel-rules-cc bazel-rules-java
+    bazel-rules-shell bazel-features bazel-stardoc
+    # rules_python's pip helpers, replaced by Debian's (see the stub repos below)
+    python3-pip python3-pkg-resources python3-installer
+    # Rust, for rules_rust's local toolchain and cargo-bazel
+    rustc cargo
+    # containers, registries, caches: the independent checkers the tests use
+    ca-certificates runc busybox-static jq skopeo umoci crane docker-registry nginx-light
+    debootstrap iproute2 curl
+    # archive readers used as independent checkers
+    tar gzip zstd pigz libarchive-tools file patchelf
+)
+step "installing ${#PACKAGES[@]} packages into the chroot (about 1 min on first run)"
+testbed_mount
+timed testbed_exec "export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/var/log/testbed-apt.log 2>&1 &&
+    apt-get install -y -q ${PACKAGES[*]} >>/var/log/testbed-apt.log 2>&1 ||
+    { tail -n 30 /var/log/testbed-apt.log; exit 1; }"
+testbed_exec 'update-ca-certificates >/dev/null 2>&1 || true'
+
+step "writing stub modules and the system bazelrc"
+S="$TESTBED_ROOT/usr/local/share/bazel-stubs"
+mkdir -p "$S"
+# bazel_tools depends on these modules, which Debian does not package; empty
+# modules satisfy the graph (Debian's own autopkgtest does the same).
+for m in apple_support protobuf buildozer zlib aspect_rules_js; do
+    mkdir -p "$S/$m"
+    echo "module(name = \"$m\")" >"$S/$m/MODULE.bazel"
+    : >"$S/$m/BUILD.bazel"
+done
+cat >"$S/zlib/BUILD.bazel" <<'EOF'
+# Stand-in for the zlib module: link against the system library.
+cc_library(
+    name = "zlib",
+    linkopts = ["-lz"],
+    visibility = ["//visibility:public"],
+)
+EOF
+cat >"$S/buildozer/buildozer_binary.bzl" <<'EOF'
+# Stand-in for buildozer's module extension (only `bazel mod tidy` uses it).
+def _stub_repo_impl(rctx):
+    rctx.file("BUILD.bazel", "")
+
+_stub_repo = repository_rule(implementation = _stub_repo_impl)
+
+def _ext_impl(mctx):
+    _stub_repo(name = "buildozer_binary")
+
+buildozer_binary = module_extension(implementation = _ext_impl)
+EOF
+# rules_python pins pip/setuptools wheels that crash on Python >= 3.12; an empty
+# repo in their place lets its wheel installer use Debian's python3-pip instead.
+mkdir -p "$S/empty_pyrepo"
+echo '# empty: the wheel installer falls through to Debian python3-pip' >"$S/empty_pyrepo/BUILD.bazel"
+: >"$S/empty_pyrepo/WORKSPACE"
+# rules_rust downloads @rust_host_tools for crate_universe; use Debian's cargo/rustc.
+mkdir -p "$S/rust_host_tools/bin"
+for b in cargo rustc rustdoc; do ln -sfn "/usr/bin/$b" "$S/rust_host_tools/bin/$b"; done
+: >"$S/rust_host_tools/WORKSPACE"
+cat >"$S/rust_host_tools/BUILD.bazel" <<'EOF'
+# Stand-in for rules_rust's downloaded @rust_host_tools: Debian's cargo and rustc.
+package(default_visibility = ["//visibility:public"])
+
+exports_files(["bin/cargo", "bin/rustc", "bin/rustdoc"])
+
+filegroup(name = "cargo", srcs = ["bin/cargo"])
+
+filegroup(name = "rustc", srcs = ["bin/rustc"])
+EOF
+cat >"$TESTBED_ROOT/etc/bazel.bazelrc" <<'EOF'
+# Test bed: bazel_tools' own dependencies that Debian does not package.
+common --override_module=apple_support=/usr/local/share/bazel-stubs/apple_support
+common --override_module=protobuf=/usr/local/share/bazel-stubs/protobuf
+common --override_module=buildozer=/usr/local/share/bazel-stubs/buildozer
+common --override_module=zlib=/usr/local/share/bazel-stubs/zlib
+EOF
+
+# Local toolchains, offered to every workspace through --override_repository and
+# --extra_toolchains in testbed.bazelrc, so no MODULE.bazel carries test-bed code.
+# Labels are canonical (Bazel 7 names) because these repositories sit outside
+# the module graph and have no repository mapping of their own.
+testbed_exec 'set -e
+    triple=$(rustc -vV | sed -n "s/^host: //p")
+    sysroot=$(rustc --print sysroot)
+    cpu=${triple%%-*}
+    R=/usr/local/share/bazel-stubs/local_rust
+    rm -rf $R; mkdir -p $R/bin $R/lib/rustlib/$triple
+    : > $R/WORKSPACE
+    ln -s "$(command -v rustc)" $R/bin/rustc
+    ln -s "$sysroot/bin/rustdoc" $R/bin/rustdoc
+    ln -s "$(command -v cargo)" $R/bin/cargo
+    ln -s "$sysroot/lib/rustlib/$triple/lib" $R/lib/rustlib/$triple/lib
+    cat > $R/BUILD.bazel <<EOF
+# Debian rustc $(rustc --version | cut -d" " -f2) as a rules_rust toolchain (test bed only).
+load("@@rules_rust~//rust:toolchain.bzl", "rust_stdlib_filegroup", "rust_toolchain")
+
+package(default_visibility = ["//visibility:public"])
+
+filegroup(name = "rustc", srcs = ["bin/rustc"])
+
+filegroup(name = "rustdoc", srcs = ["bin/rustdoc"])
+
+filegroup(name = "cargo", srcs = ["bin/cargo"])
+
+# librustc_driver and libLLVM are found by ld.so; nothing to declare.
+filegroup(name = "rustc_lib", srcs = [])
+
+rust_stdlib_filegroup(
+    name = "rust_std",
+    # current rustc keeps only a metadata stub in .rlib; the .rmeta files matter
+    srcs = glob(["lib/rustlib/$triple/lib/*." + ext for ext in ["rlib", "rmeta", "so", "a"]]),
+)
+
+rust_toolchain(
+    name = "rust_toolchain",
+    binary_ext = "",
+    cargo = ":cargo",
+    default_edition = "2021",
+    dylib_ext = ".so",
+    exec_triple = "$triple",
+    rust_doc = ":rustdoc",
+    rust_std = ":rust_std",
+    rustc = ":rustc",
+    rustc_lib = ":rustc_lib",
+    staticlib_ext = ".a",
+    stdlib_linkflags = ["-ldl", "-lpthread"],
+    target_triple = "$triple",
+)
+
+toolchain(
+    name = "toolchain",
+    exec_compatible_with = ["@@platforms//os:linux", "@@platforms//cpu:$cpu"],
+    target_compatible_with = ["@@platforms//os:linux", "@@platforms//cpu:$cpu"],
+    toolchain = ":rust_toolchain",
+    toolchain_type = "@@rules_rust~//rust:toolchain_type",
+)
+EOF
+    ver=$(python3 -c "import sys; print(\"%d.%d\" % sys.version_info[:2])")
+    P=/usr/local/share/bazel-stubs/local_python
+    rm -rf $P; mkdir -p $P/bin $P/lib
+    : > $P/WORKSPACE
+    ln -s /usr/bin/python$ver $P/bin/python3
+    ln -s /usr/lib/python$ver $P/lib/python$ver
+    cat > $P/BUILD.bazel <<EOF
+# Debian CPython $ver as an in-build interpreter (test bed only): like a hermetic
+# rules_python toolchain, its files are part of every py_binary runfiles tree.
+load("@@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
+
+package(default_visibility = ["//visibility:public"])
+
+py_runtime(
+    name = "runtime",
+    files = glob(
+        ["lib/python$ver/**"],
+        exclude = ["**/__pycache__/**"],
+    ),
+    interpreter = "bin/python3",
+    python_version = "PY3",
+)
+
+py_runtime_pair(
+    name = "runtime_pair",
+    py3_runtime = ":runtime",
+)
+
+toolchain(
+    name = "toolchain",
+    target_compatible_with = ["@@platforms//os:linux", "@@platforms//cpu:x86_64"],
+    toolchain = ":runtime_pair",
+    toolchain_type = "@@bazel_tools//tools/python:toolchain_type",
+)
+EOF'
+
+# rules_rust's process_wrapper needs one crate that it would fetch at build time.
+D="$TESTBED_ROOT/usr/local/share/bazel-distdir"
+mkdir -p "$D"
+TINYJSON_SHA256=9ab95735ea2c8fd51154d01e39cf13912a78071c2d89abc49a7ef102a7dd725a
+if ! echo "$TINYJSON_SHA256  $D/tinyjson-2.5.1.crate" | sha256sum -c --status - 2>/dev/null; then
+    step "fetching tinyjson 2.5.1 from crates.io for rules_rust's process_wrapper"
+    testbed_exec "curl -fsSL -o /usr/local/share/bazel-distdir/tinyjson-2.5.1.crate.tmp \
+        https://static.crates.io/crates/tinyjson/tinyjson-2.5.1.crate &&
+        mv /usr/local/share/bazel-distdir/tinyjson-2.5.1.crate.tmp /usr/local/share/bazel-distdir/tinyjson-2.5.1.crate"
+    echo "$TINYJSON_SHA256  $D/tinyjson-2.5.1.crate" | sha256sum -c --status - ||
+        die "tinyjson-2.5.1.crate does not match its pinned sha256; delete $D and re-run"
+fi
+
+# crate_universe's generator, built from the exact sources Debian ships with
+# rules_rust, so the Starlark and the binary always agree.
+if [ ! -x "$TESTBED_ROOT/usr/local/bin/cargo-bazel" ]; then
+    step "building cargo-bazel from Debian's rules_rust sources (about 4 min on 2 cores)"
+    timed testbed_exec 'set -e
+        rm -rf /root/build/cargo-bazel; mkdir -p /root/build
+        cp -r /usr/share/bazel/rules/rust/crate_universe /root/build/cargo-bazel
+        cd /root/build/cargo-bazel
+        cargo build -q --release --locked --bin cargo-bazel
+        install -m755 target/release/cargo-bazel /usr/local/bin/cargo-bazel
+        cd / && rm -rf /root/build/cargo-bazel'
+fi
+
+# cargo-bazel's crates-index computes the sparse-index cache directory with an
+# older hash than current cargo; alias the two so it finds cargo's cache.
+testbed_exec 'set -e; mkdir -p /root/.cargo/registry/index
+    cd /root/.cargo/registry/index
+    mkdir -p index.crates.io-1949cf8c6b5b557f
+    [ -e index.crates.io-6f17d22bba15001f ] || ln -s index.crates.io-1949cf8c6b5b557f index.crates.io-6f17d22bba15001f'
+
+testbed_exec 'apt-get clean'
+echo "$WANT" >"$STAMP"
+step "ready: $(testbed_exec 'bazel --version 2>/dev/null | head -n1')"

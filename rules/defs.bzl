@@ -1,0 +1,16 @@
+"""Public API of rules_pyimage.
+
+```starlark
+load("@rules_pyimage//rules:defs.bzl", "py_image", "py_image_layers")
+```
+"""
+
+load("//rules/private:image.bzl", _py_image = "py_image")
+load("//rules/private:layers.bzl", _PyImageLayersInfo = "PyImageLayersInfo", _py_image_layers = "py_image_layers")
+load("//rules/private:toolchain.bzl", _PyImageToolsInfo = "PyImageToolsInfo", _pyimage_toolchain = "pyimage_toolchain")
+
+py_image = _py_image
+py_image_layers = _py_image_layers
+pyimage_toolchain = _pyimage_toolchain
+PyImageLayersInfo = _PyImageLayersInfo
+PyImageToolsInfo = _PyImageToolsInfo

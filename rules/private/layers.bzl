@@ -1,0 +1,323 @@
+"""py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
+
+load(":partition.bzl", "assign_repos", "parse_repo_pattern", "repo_of", "rlocation")
+load(":toolchain.bzl", "PyImageToolsInfo")
+load(":transition.bzl", "platform_transition")
+
+PyImageLayersInfo = provider(
+    doc = "The layers of a py_image_layers target and where the binary lands in the image.",
+    fields = {
+        "layers": "list of struct(name, blob, descriptor, report) in image order",
+        "entrypoint": "list of strings: the command that runs the binary in the image",
+        "launcher": "string: the binary's path in the image",
+        "runfiles_dir": "string: the binary's runfiles directory in the image",
+    },
+)
+
+_PY_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
+_TOOLS_TOOLCHAIN = Label("//rules:toolchain_type")
+
+_EXTENSIONS = {"gzip": ".tar.gz", "none": ".tar", "zstd": ".tar.zst"}
+
+_DOC = """Partitions a `py_binary`'s runfiles into image layers, one tar per layer.
+
+Files are assigned by the repository that owns them, never by path patterns:
+
+* `python`: the repository of the Python toolchain's interpreter (hermetic
+  toolchains put the whole runtime there);
+* one layer per entry of `groups`, in the order given;
+* `deps`: every other external repository (pip packages, runfiles libraries);
+  with `split_deps = True`, one layer per repository instead;
+* `app`: the main repository, generated files, the launcher and `_repo_mapping`.
+
+Each layer is written by its own action whose inputs are only that layer's
+files, so editing application code re-runs only the `app` action and a remote
+cache serves the rest. The tars are the target's default outputs, in image
+order, ready for `oci_image(tars = [...])` (rules_oci) or rules_img.
+
+```starlark
+load("@rules_pyimage//rules:defs.bzl", "py_image_layers")
+
+py_image_layers(
+    name = "layers",
+    binary = ":app",
+    groups = {"torch": ["@pypi//torch", "@pypi//nvidia_*", "@pypi//triton"]},
+)
+
+oci_image(
+    name = "image",
+    base = "@debian_slim",
+    tars = [":layers"],
+    entrypoint = ":layers.entrypoint",
+)
+```
+
+Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
+`report` (a size report), `entrypoint` (the command file for `oci_image`).
+"""
+
+_ATTRS = {
+    "binary": attr.label(
+        doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
+        mandatory = True,
+    ),
+    "compression": attr.string(
+        doc = "Layer compression. rules_oci 2.x stores layers as given, so compress here.",
+        default = "gzip",
+        values = ["gzip", "zstd", "none"],
+    ),
+    "compression_level": attr.int(
+        doc = "Compression level; -1 uses the tool's default (gzip 6, zstd 3).",
+        default = -1,
+    ),
+    "group_targets": attr.label_keyed_string_dict(
+        doc = "Targets (e.g. `@pypi//torch`) mapped to a group name; their repositories go to that group's layer.",
+    ),
+    "groups": attr.string_list_dict(
+        doc = """Group name -> repository patterns; each group becomes its own layer,
+        placed after `python` and before `deps`, in the order given. A pattern is
+        `@hub//package` (a pip package of the hub; `*` wildcards allowed, e.g.
+        `@pypi//nvidia_*`) or `@repo` (a repository by name, wildcards allowed).
+        Groups take precedence over the python/deps/app split.""",
+    ),
+    "mtime": attr.int(
+        doc = "Modification time of every entry, in seconds since the epoch.",
+        default = 0,
+    ),
+    "owner": attr.string(
+        doc = "`uid:gid` of every entry (e.g. `65532:65532` for a non-root user).",
+        default = "0:0",
+    ),
+    "platform": attr.label(
+        doc = "The platform the binary is built for (default linux/amd64).",
+        default = Label("//platforms:linux_amd64"),
+    ),
+    "root": attr.string(
+        doc = "Directory in the image that holds the binary and its runfiles.",
+        default = "/app",
+    ),
+    "split_deps": attr.bool(
+        doc = "One layer per external repository instead of a single `deps` layer.",
+        default = False,
+    ),
+    "strip": attr.bool(
+        doc = "Drop what a runtime never needs (tests, caches, headers, RECORD files) from the python and deps layers.",
+        default = True,
+    ),
+    "strip_debug": attr.bool(
+        doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
+        default = False,
+    ),
+    "_allowlist_function_transition": attr.label(
+        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+    ),
+}
+
+def _main_and_external(files):
+    main, external = [], []
+    for f in files:
+        (external if f.short_path.startswith("../") else main).append(f)
+    return main, external
+
+def _main_entry(f):
+    return f.short_path + "\t" + f.path
+
+def _external_entry(f):
+    return f.short_path[3:] + "\t" + f.path
+
+def _escape(s):
+    return s.replace("%", "%%")
+
+def _layer_of_empty_file(path, layer_of):
+    # empty_filenames are relative to the main repository's runfiles directory;
+    # `external/<repo>/...` ones belong to that repository.
+    if path.startswith("external/"):
+        return layer_of.get(path.split("/")[1], "app")
+    return "app"
+
+def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
+    """Writes a layer-splitter manifest lazily; big lists never become strings here."""
+    args = ctx.actions.args()
+    args.set_param_file_format("multiline")
+    main, external = _main_and_external(content.files)
+    args.add_all(main, map_each = _main_entry, format_each = _escape("file\t{}/{}/".format(runfiles_dir, workspace_name)) + "%s")
+    args.add_all(external, map_each = _external_entry, format_each = _escape("file\t{}/".format(runfiles_dir)) + "%s")
+    args.add_all(content.lines)
+    manifest = ctx.actions.declare_file("{}/{}.manifest".format(ctx.label.name, layer))
+    ctx.actions.write(manifest, args)
+    return manifest
+
+def _layer_action(ctx, tools, layer, manifest, inputs, profile):
+    blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, _EXTENSIONS[ctx.attr.compression]))
+    descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
+    report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
+    args = ctx.actions.args()
+    args.add("--manifest", manifest)
+    args.add("--default-layer", layer)
+    args.add("--output", "{}={}".format(layer, blob.path))
+    args.add("--descriptor", "{}={}".format(layer, descriptor.path))
+    args.add("--report", report)
+    args.add("--compression", ctx.attr.compression)
+    if ctx.attr.compression_level >= 0:
+        args.add("--level", str(ctx.attr.compression_level))
+    args.add("--mtime", str(ctx.attr.mtime))
+    args.add("--owner", ctx.attr.owner)
+    args.add("--allow-empty")
+    if ctx.attr.strip and profile != "none":
+        args.add("--strip-profile", profile)
+        if ctx.attr.strip_debug:
+            args.add("--strip-debug")
+    ctx.actions.run(
+        executable = tools.layer_splitter,
+        arguments = [args],
+        inputs = depset([manifest], transitive = [inputs]),
+        outputs = [blob, descriptor, report],
+        mnemonic = "PyImageLayer",
+        progress_message = "Layering %{label} (" + layer + ")",
+        toolchain = _TOOLS_TOOLCHAIN,
+    )
+    return struct(name = layer, blob = blob, descriptor = descriptor, report = report)
+
+def _group_repos(ctx):
+    """Repositories of the targets in `group_targets`, by group."""
+    by_group = {}
+    for target, group in ctx.attr.group_targets.items():
+        repos = by_group.setdefault(group, [])
+        repos.append(target.label.workspace_name)
+
+        # An alias (`@pypi//torch`) resolves to the package's own repository;
+        # its files say which one even where the label does not.
+        for f in target[DefaultInfo].files.to_list()[:1]:
+            repos.append(repo_of(f))
+    return by_group
+
+def _py_image_layers_impl(ctx):
+    binary = ctx.attr.binary
+    default_info = binary[DefaultInfo]
+    executable = default_info.files_to_run.executable
+    if executable == None:
+        fail("binary: {} is not executable; give a py_binary (or any executable rule) as `binary`".format(binary.label))
+    runfiles = default_info.default_runfiles
+    if runfiles == None:
+        fail("binary: {} has no runfiles; give a py_binary (or an executable with runfiles) as `binary`".format(binary.label))
+
+    tools = ctx.toolchains[_TOOLS_TOOLCHAIN].pyimage
+    workspace_name = ctx.workspace_name
+
+    # Where the binary lands in the image.
+    root = "/" + ctx.attr.root.strip("/") if ctx.attr.root.strip("/") else ""
+    launcher = "{}/{}".format(root, rlocation(executable, workspace_name) if executable.short_path.startswith("../") else executable.short_path)
+    runfiles_dir = launcher + ".runfiles"
+
+    python_repos = []
+    interpreter = None
+    py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
+    if py_toolchain and getattr(py_toolchain, "py3_runtime", None) and py_toolchain.py3_runtime.interpreter:
+        interpreter = py_toolchain.py3_runtime.interpreter
+        python_repos.append(repo_of(interpreter))
+
+    # Partition the runfiles by owner repository. This walks the runfiles once
+    # at analysis time: each layer action must list exactly its own inputs.
+    files_by_repo = {}
+    for f in runfiles.files.to_list():
+        files_by_repo.setdefault(repo_of(f), []).append(f)
+    patterns = {}
+    for group, group_patterns in ctx.attr.groups.items():
+        parsed = []
+        for p in group_patterns:
+            m = parse_repo_pattern(p)
+            if m == None:
+                fail("groups: pattern '{}' of group '{}' is not of the form '@hub//package' or '@repo' (wildcards allowed)".format(p, group))
+            parsed.append(m)
+        patterns[group] = parsed
+    assignment = assign_repos(files_by_repo.keys(), python_repos, patterns, _group_repos(ctx))
+    if assignment.errors:
+        fail("\n".join(assignment.errors))
+    layer_of = assignment.layer_of
+
+    # Layer order: least to most frequently changed.
+    order = ["python"] + [g for g in ctx.attr.groups] + [g for g in ctx.attr.group_targets.values() if g not in ctx.attr.groups]
+    if ctx.attr.split_deps:
+        for repo in sorted(files_by_repo.keys()):
+            if layer_of[repo] == "deps":
+                layer_of[repo] = "deps_" + repo.replace("~", "_").replace("+", "_")
+                order.append(layer_of[repo])
+    else:
+        order.append("deps")
+    order.append("app")
+    order = [name for i, name in enumerate(order) if name not in order[:i]]
+
+    contents = {name: struct(files = [], lines = []) for name in order}
+    for repo, files in files_by_repo.items():
+        contents[layer_of[repo]].files.extend(files)
+    app = contents["app"]
+    app.lines.append("file\t{}\t{}".format(launcher, executable.path))
+    app_inputs = [executable]
+    repo_mapping = getattr(default_info.files_to_run, "repo_mapping_manifest", None)
+    if repo_mapping:
+        app.lines.append("file\t{}/_repo_mapping\t{}".format(runfiles_dir, repo_mapping.path))
+        app_inputs.append(repo_mapping)
+    for path in runfiles.empty_filenames.to_list():
+        contents[_layer_of_empty_file(path, layer_of)].lines.append("empty\t{}/{}/{}".format(runfiles_dir, workspace_name, path))
+    for entry in runfiles.symlinks.to_list():
+        app.lines.append("file\t{}/{}/{}\t{}".format(runfiles_dir, workspace_name, entry.path, entry.target_file.path))
+        app_inputs.append(entry.target_file)
+    for entry in runfiles.root_symlinks.to_list():
+        app.lines.append("file\t{}/{}\t{}".format(runfiles_dir, entry.path, entry.target_file.path))
+        app_inputs.append(entry.target_file)
+
+    layers = []
+    for name in order:
+        content = contents[name]
+        if not content.files and not content.lines:
+            continue
+        manifest = _write_manifest(ctx, name, content, runfiles_dir, workspace_name)
+        inputs = depset(content.files + (app_inputs if name == "app" else []))
+        profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
+        layers.append(_layer_action(ctx, tools, name, manifest, inputs, profile))
+
+    entrypoint = ([runfiles_dir + "/" + rlocation(interpreter, workspace_name)] if interpreter else []) + [launcher]
+    entrypoint_file = ctx.actions.declare_file(ctx.label.name + ".entrypoint")
+    ctx.actions.write(entrypoint_file, ",".join(entrypoint) + "\n")
+
+    report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
+    report_args = ctx.actions.args()
+    report_args.add(report)
+    report_args.add_all([layer.report for layer in layers])
+    ctx.actions.run_shell(
+        command = 'out=$1; shift; for r in "$@"; do cat "$r"; echo; done > "$out"',
+        arguments = [report_args],
+        inputs = [layer.report for layer in layers],
+        outputs = [report],
+        mnemonic = "PyImageReport",
+        progress_message = "Summarising layer sizes of %{label}",
+    )
+
+    blobs = [layer.blob for layer in layers]
+    return [
+        DefaultInfo(files = depset(blobs)),
+        OutputGroupInfo(
+            descriptors = depset([layer.descriptor for layer in layers]),
+            entrypoint = depset([entrypoint_file]),
+            report = depset([report]),
+        ),
+        PyImageLayersInfo(
+            layers = layers,
+            entrypoint = entrypoint,
+            launcher = launcher,
+            runfiles_dir = runfiles_dir,
+        ),
+    ]
+
+py_image_layers = rule(
+    implementation = _py_image_layers_impl,
+    doc = _DOC,
+    attrs = _ATTRS,
+    # The whole rule moves to the image's platform, so the Python toolchain it
+    # resolves is the one the binary was built with.
+    cfg = platform_transition,
+    toolchains = [
+        config_common.toolchain_type(_PY_TOOLCHAIN, mandatory = False),
+        config_common.toolchain_type(_TOOLS_TOOLCHAIN, mandatory = True),
+    ],
+)

@@ -1,0 +1,35 @@
+"""Run several executables in turn; fail if any fails."""
+
+def _rlocation(ctx, f):
+    return f.short_path[3:] if f.short_path.startswith("../") else ctx.workspace_name + "/" + f.short_path
+
+def _run_all_impl(ctx):
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Runs every target in turn; reports each failure and exits non-zero if any failed.",
+        "set -uo pipefail",
+        'export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
+        "failed=()",
+    ]
+    runfiles = ctx.runfiles()
+    for target in ctx.attr.targets:
+        exe = target[DefaultInfo].files_to_run.executable
+        runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
+        lines.append('echo "== {label}" >&2; "$RUNFILES_DIR/{path}" "$@" || failed+=("{label}")'.format(
+            label = target.label,
+            path = _rlocation(ctx, exe),
+        ))
+        runfiles = runfiles.merge(ctx.runfiles(files = [exe]))
+    lines.append('[ ${#failed[@]} -eq 0 ] || { printf "error: failed: %s\\n" "${failed[@]}" >&2; exit 1; }')
+    ctx.actions.write(script, "\n".join(lines) + "\n", is_executable = True)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+run_all = rule(
+    implementation = _run_all_impl,
+    doc = "Runs every executable in `targets` in order, passing the same arguments; fails if any fails.",
+    executable = True,
+    attrs = {
+        "targets": attr.label_list(doc = "Executables to run.", mandatory = True, cfg = "target"),
+    },
+)

@@ -1,0 +1,126 @@
+"""Partition a binary's runfiles into image layers by owner repository.
+
+Pure functions over plain values (no ctx), so unit tests can drive them.
+"""
+
+# Separators of canonical repository names: `~` (Bazel 7), `+` (Bazel 8).
+_CANONICAL_SEPARATORS = ["~", "+"]
+
+def repo_of(file):
+    """The canonical name of the repository a File belongs to ("" = main)."""
+    if file.owner != None:
+        return file.owner.workspace_name
+    if file.short_path.startswith("../"):
+        return file.short_path.split("/")[1]
+    return ""
+
+def rlocation(file, workspace_name):
+    """The path of a File below the runfiles root, as the runfiles libraries see it."""
+    if file.short_path.startswith("../"):
+        return file.short_path[3:]
+    return workspace_name + "/" + file.short_path
+
+def repo_basename(repo):
+    """The last component of a canonical repository name.
+
+    `rules_python~~pip~pypi_311_torch` (Bazel 7), `rules_python++pip+pypi_311_torch`
+    (Bazel 8) and `pypi_torch` (WORKSPACE) all give `pypi_311_torch` / `pypi_torch`.
+    Only used to match user-written repository patterns, never to infer roles.
+    """
+    for sep in _CANONICAL_SEPARATORS:
+        repo = repo.rpartition(sep)[2]
+    return repo
+
+def glob_match(pattern, name):
+    """Whether `name` matches `pattern`, where `*` matches any run of characters."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == name
+    if not name.startswith(parts[0]):
+        return False
+    pos = len(parts[0])
+    for mid in parts[1:-1]:
+        found = name.find(mid, pos)
+        if found < 0:
+            return False
+        pos = found + len(mid)
+    last = parts[-1]
+    return len(name) - pos >= len(last) and name.endswith(last)
+
+def parse_repo_pattern(pattern):
+    """Turn a user pattern into a matcher struct.
+
+    Accepted forms:
+      `@hub//package` or `@hub//prefix_*`: pip packages of the hub `hub`. Matches
+          repositories named `hub_<package>` or `hub_<pyversion>_<package>`, which
+          is how rules_python names its per-package repositories.
+      `@repo` or `@repo_*`: repositories by (last component of) name.
+    Returns None when the pattern is not of these forms.
+    """
+    if not pattern.startswith("@"):
+        return None
+    repo, sep, package = pattern[1:].partition("//")
+    repo = repo.lstrip("@")
+    if not repo:
+        return None
+    if sep and package:
+        package = package.partition(":")[0]
+        return struct(kind = "pip", hub = repo, package = package.replace("-", "_").lower())
+    return struct(kind = "repo", name = repo)
+
+def pattern_matches(matcher, repo):
+    """Whether a parsed pattern matches a canonical repository name."""
+    base = repo_basename(repo)
+    if matcher.kind == "repo":
+        return glob_match(matcher.name, base) or glob_match(matcher.name, repo)
+    prefix = matcher.hub + "_"
+    if not base.startswith(prefix):
+        return False
+    rest = base[len(prefix):]
+    if glob_match(matcher.package, rest):
+        return True
+
+    # rules_python >= 0.26 puts the Python version in between: pypi_311_torch.
+    version, _, package = rest.partition("_")
+    return version.isdigit() and glob_match(matcher.package, package)
+
+def assign_repos(repos, python_repos, group_patterns, group_repos):
+    """Map every repository to the name of the layer it goes to.
+
+    Args:
+        repos: canonical names of all repositories that own runfiles.
+        python_repos: repositories of the Python runtime (the python layer).
+        group_patterns: dict group name -> list of parsed patterns.
+        group_repos: dict group name -> list of canonical repository names
+            (from label targets resolved by Bazel).
+
+    Returns:
+        struct(layer_of = dict repo -> layer name, errors = list of strings).
+        Layer names: "python", "app", "deps" and the group names.
+    """
+    all_groups = sorted({g: True for g in group_patterns.keys() + group_repos.keys()}.keys())
+    layer_of = {}
+    errors = []
+    used = {}
+    for repo in repos:
+        matches = [
+            group
+            for group in all_groups
+            if repo in group_repos.get(group, []) or [m for m in group_patterns.get(group, []) if pattern_matches(m, repo)]
+        ]
+        for group in matches:
+            used[group] = True
+        if len(matches) > 1:
+            errors.append("repository @@{} is matched by groups {}; a repository belongs to one group only: narrow the patterns in `groups`".format(repo, " and ".join(["'%s'" % g for g in matches])))
+        elif matches:
+            layer_of[repo] = matches[0]
+        elif repo in python_repos:
+            layer_of[repo] = "python"
+        elif repo == "":
+            layer_of[repo] = "app"
+        else:
+            layer_of[repo] = "deps"
+    for group in all_groups:
+        if group not in used:
+            errors.append("group '{}' in `groups` matches no file of the binary's runfiles: check its patterns or remove it".format(group))
+    return struct(layer_of = layer_of, errors = errors)
