@@ -1,0 +1,81 @@
+//! `stripper`: remove what a runtime image does not need from an interpreter or
+//! site-packages tree. See tools/README.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{ArgGroup, Parser};
+use pyimage::{StripProfile, StripRules, TreeStripMode};
+
+/// Remove test suites, caches, static libraries, headers and debug info from a Python
+/// interpreter or site-packages tree.
+///
+/// Arguments may also come from `@PARAMFILE` (one argument per line).
+#[derive(Debug, Parser)]
+#[command(name = "stripper", version)]
+#[command(group(ArgGroup::new("mode").required(true).args(["report", "in_place", "output_dir"])))]
+struct Args {
+    /// Built-in strip rules: `python` for an interpreter tree, `site-packages` for wheels.
+    #[arg(long, value_name = "none|python|site-packages")]
+    profile: StripProfile,
+
+    /// Also remove paths (relative to ROOT) matching GLOB and everything below. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+
+    /// Keep paths matching GLOB whatever the rules say. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+
+    /// Remove debug sections from ELF executables and shared libraries.
+    #[arg(long)]
+    strip_debug: bool,
+
+    /// Print what would be removed, per rule; change nothing.
+    #[arg(long)]
+    report: bool,
+
+    /// Strip ROOT itself.
+    #[arg(long)]
+    in_place: bool,
+
+    /// Write a stripped copy of ROOT into DIR (new or empty); symlinks stay symlinks.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+
+    /// The tree to strip.
+    #[arg(value_name = "ROOT")]
+    root: PathBuf,
+}
+
+fn run() -> anyhow::Result<()> {
+    let argv = pyimage::expand_paramfiles(std::env::args_os())?;
+    let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+    let rules = StripRules::new(args.profile, &args.exclude, &args.include)?;
+    let mode = match (args.report, args.in_place, args.output_dir) {
+        (_, _, Some(dir)) => TreeStripMode::OutputDir(dir),
+        (_, true, None) => TreeStripMode::InPlace,
+        _ => TreeStripMode::Report,
+    };
+    let summary = pyimage::strip_tree(&args.root, &rules, args.strip_debug, &mode)
+        .with_context(|| format!("stripping {} failed", args.root.display()))?;
+    let verb = if mode == TreeStripMode::Report {
+        "would remove"
+    } else {
+        "removed"
+    };
+    println!("stripper: {} ({verb}):", args.root.display());
+    print!("{}", summary.table());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stripper: error: {}", pyimage::error::chain(&*e));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The library's error type: every variant names the offending path and says what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading a manifest, collecting inputs, stripping or
+/// writing a layer. Messages are meant to be read by the person whose build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifest file could not be read.
+    #[error("cannot read manifest {path}: {source}; check that the file exists and is readable")]
+    ManifestRead {
+        /// The manifest path.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
+    /// A manifest line is not valid UTF-8.
+    #[error("manifest line {line} is not valid UTF-8 (read as {lossy:?}); the manifest must be UTF-8 text")]
+    ManifestNotUtf8 {
+        /// 1-based line number.
+        line: usize,
+        /// The line with invalid bytes replaced.
+        lossy: String,
+    },
+
+    /// A manifest line does not follow `kind<TAB>dest[<TAB>...]`.
+    #[error("manifest line {line}: {message}")]
+    ManifestSyntax {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// An in-image path is not acceptable.
+    #[error("manifest line {line}: path {path:?} {reason}")]
+    BadPath {
+        /// 1-based line number (0 when the path came from a directory walk).
+        line: usize,
+        /// The path as written.
+        path: String,
+        /// Why it is refused, with the fix.
+        reason: String,
+    },
+
+    /// The manifest has no entries.
+    #[error("manifest {path} has no entries; pass --allow-empty if an empty layer is intended")]
+    EmptyManifest {
+        /// The manifest path.
+        path: PathBuf,
+    },
+
+    /// A source file or directory does not exist.
+    #[error("{dest}: source {src} does not exist; check the manifest or the action's inputs")]
+    MissingSource {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+    },
+
+    /// A source is a symlink whose target does not exist.
+    #[error("{dest}: source {src} is a symlink to {target}, which does not exist; add the target to the action's inputs or fix the link")]
+    DanglingSymlink {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+        /// Where the symlink points.
+        target: PathBuf,
+    },
+
+    /// A source symlink chain loops.
+    #[error("{dest}: source {src} is part of a symlink loop; break the loop on disk")]
+    SymlinkLoop {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+    },
+
+    /// A source is a fifo, socket or device.
+    #[error("{dest}: source {src} is a {kind}, which cannot go into an image; only regular files, directories and symlinks can")]
+    SpecialFile {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+        /// "fifo", "socket", "character device", ...
+        kind: &'static str,
+    },
+
+    /// A source has the wrong type for its manifest entry kind.
+    #[error("{dest}: source {src} is {actual}; {fix}")]
+    WrongSourceType {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+        /// What the source is.
+        actual: &'static str,
+        /// How to fix the manifest.
+        fix: &'static str,
+    },
+
+    /// A file name on disk is not UTF-8.
+    #[error("file name {lossy:?} is not valid UTF-8; rename it (image paths must be UTF-8)")]
+    NonUtf8Name {
+        /// The path with invalid bytes replaced.
+        lossy: String,
+    },
+
+    /// A source could not be read or inspected.
+    #[error("{dest}: cannot read {src}: {source}; check permissions")]
+    Unreadable {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
+    /// A file changed size while it was being archived.
+    #[error("{dest}: source {src} changed while being read (expected {expected} bytes, got {actual}); do not modify inputs during the build")]
+    FileChanged {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+        /// Size when first inspected.
+        expected: u64,
+        /// Size actually read.
+        actual: u64,
+    },
+
+    /// A symlink target leaves the image root.
+    #[error("symlink {dest} points to {target:?}, which is outside the image root; use a target that stays inside the image")]
+    SymlinkEscapes {
+        /// In-image path of the symlink.
+        dest: String,
+        /// The target as written.
+        target: String,
+    },
+
+    /// A symlink target is an absolute path into the build's working directory.
+    #[error("symlink {dest} points to {target:?}, a path on the build machine; use a path relative to the link or an absolute path inside the image")]
+    HostPathSymlink {
+        /// In-image path of the symlink.
+        dest: String,
+        /// The target as written.
+        target: String,
+    },
+
+    /// Two different entries claim one in-image path.
+    #[error("two different entries for {path}: {first} and {second}; remove one of them or make them identical")]
+    Conflict {
+        /// The in-image path.
+        path: String,
+        /// Where the first entry came from.
+        first: String,
+        /// Where the second entry came from.
+        second: String,
+    },
+
+    /// An entry is used as the parent directory of another, but is not a directory.
+    #[error(
+        "{parent} is a {kind} ({origin}) but {child} needs it to be a directory; move one of them"
+    )]
+    ParentNotDirectory {
+        /// The in-image path of the non-directory.
+        parent: String,
+        /// What it is.
+        kind: &'static str,
+        /// Where it came from.
+        origin: String,
+        /// The entry below it.
+        child: String,
+    },
+
+    /// A glob pattern does not compile.
+    #[error("invalid glob {glob:?} in {flag}: {source}")]
+    Glob {
+        /// The pattern.
+        glob: String,
+        /// The flag that carried it.
+        flag: &'static str,
+        /// The parser's complaint.
+        source: globset::Error,
+    },
+
+    /// The layer options are inconsistent.
+    #[error("{0}")]
+    LayerSpec(String),
+
+    /// A parameter file could not be read.
+    #[error("cannot read parameter file {path}: {source}")]
+    ParamFile {
+        /// The parameter file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
+    /// Writing an output or working in a directory failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with a description of what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results carrying [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Renders an error and its causes as `outer: inner: ...`, skipping a cause whose text
+/// the previous message already contains (library messages embed their I/O cause).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut last = out.clone();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !last.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
+        source = cause.source();
+    }
+    out
+}

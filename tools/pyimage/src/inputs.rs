@@ -1,0 +1,485 @@
+//! Collecting a manifest's entries from disk into one validated, sorted set of image
+//! entries: sources are inspected (not yet read), trees are walked, duplicates merged,
+//! conflicts and type clashes refused.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::manifest::{ManifestEntry, ManifestLine};
+use crate::path::{ancestors, relative_link, resolve_link};
+
+/// What an image entry is.
+#[derive(Debug, Clone)]
+pub enum EntryKind {
+    /// A directory.
+    Dir,
+    /// A regular file; `src` is `None` for an empty file.
+    File {
+        /// Where the content comes from.
+        src: Option<PathBuf>,
+        /// Size in bytes when inspected.
+        size: u64,
+        /// `(device, inode)` of the source, to merge duplicates cheaply.
+        identity: (u64, u64),
+    },
+    /// A symbolic link with a normalised, relative target.
+    Symlink {
+        /// The relative target.
+        target: String,
+    },
+}
+
+impl EntryKind {
+    /// "directory", "file" or "symlink".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            EntryKind::Dir => "directory",
+            EntryKind::File { .. } => "file",
+            EntryKind::Symlink { .. } => "symlink",
+        }
+    }
+}
+
+/// One entry of the image, after normalisation.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Normalised in-image path, no leading or trailing `/`.
+    pub path: String,
+    /// Type and content.
+    pub kind: EntryKind,
+    /// Permission bits (`0o7777` at most).
+    pub mode: u32,
+    /// Where the entry came from, for error messages.
+    pub origin: String,
+}
+
+/// Options for [`collect_inputs`].
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    /// Keep setuid/setgid bits of explicit modes (dropped with a warning otherwise).
+    pub allow_setuid: bool,
+    /// Absolute symlink targets under this directory are host paths and refused (the
+    /// build's working directory; `None` disables the check).
+    pub host_root: Option<PathBuf>,
+}
+
+/// The validated entries of a manifest, keyed and sorted bytewise by path.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Entries by path.
+    pub entries: BTreeMap<String, Entry>,
+    /// Non-fatal notes (dropped setuid bits).
+    pub warnings: Vec<String>,
+}
+
+/// Inspects every manifest entry's source, walks trees, merges identical duplicates and
+/// refuses conflicts.
+pub fn collect_inputs(lines: &[ManifestLine], options: &InputOptions) -> Result<Inputs> {
+    let mut collector = Collector {
+        inputs: Inputs::default(),
+        options,
+    };
+    for line in lines {
+        collector.add_line(line)?;
+    }
+    let inputs = collector.inputs;
+    check_parents(&inputs.entries)?;
+    Ok(inputs)
+}
+
+struct Collector<'a> {
+    inputs: Inputs,
+    options: &'a InputOptions,
+}
+
+impl Collector<'_> {
+    fn add_line(&mut self, line: &ManifestLine) -> Result<()> {
+        let n = line.line;
+        match &line.entry {
+            ManifestEntry::File { dest, src, mode } => {
+                let meta = stat_source(dest, src)?;
+                let origin = format!("manifest line {n} (file from {})", src.display());
+                let mode = match mode {
+                    Some(mode) => self.explicit_mode(dest, *mode),
+                    None => mode_from(&meta),
+                };
+                self.add_file(dest, src, &meta, mode, origin)
+            }
+            ManifestEntry::Tree { dest, src } => {
+                let meta = stat_source(dest, src)?;
+                if !meta.is_dir() {
+                    return Err(Error::WrongSourceType {
+                        dest: dest.clone(),
+                        src: src.clone(),
+                        actual: "not a directory",
+                        fix: "use a `file` entry for single files",
+                    });
+                }
+                let origin = format!("manifest line {n} (tree {})", src.display());
+                let mut stack = vec![(meta.dev(), meta.ino())];
+                self.walk(src, dest, "", &origin, &mut stack)
+            }
+            ManifestEntry::Symlink { dest, target } => {
+                if let Some(root) = &self.options.host_root {
+                    if target.starts_with('/')
+                        && root != Path::new("/")
+                        && Path::new(target).starts_with(root)
+                    {
+                        return Err(Error::HostPathSymlink {
+                            dest: dest.clone(),
+                            target: target.clone(),
+                        });
+                    }
+                }
+                let relative =
+                    relative_link(dest, target).ok_or_else(|| Error::SymlinkEscapes {
+                        dest: dest.clone(),
+                        target: target.clone(),
+                    })?;
+                let origin = format!("manifest line {n} (symlink to {target})");
+                self.insert(Entry {
+                    path: dest.clone(),
+                    kind: EntryKind::Symlink { target: relative },
+                    mode: 0o777,
+                    origin,
+                })
+            }
+            ManifestEntry::Dir { dest } => self.insert(Entry {
+                path: dest.clone(),
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                origin: format!("manifest line {n} (dir)"),
+            }),
+            ManifestEntry::Empty { dest } => self.insert(Entry {
+                path: dest.clone(),
+                kind: EntryKind::File {
+                    src: None,
+                    size: 0,
+                    identity: (0, 0),
+                },
+                mode: 0o644,
+                origin: format!("manifest line {n} (empty file)"),
+            }),
+        }
+    }
+
+    fn explicit_mode(&mut self, dest: &str, mode: u32) -> u32 {
+        if mode & 0o6000 != 0 && !self.options.allow_setuid {
+            self.inputs.warnings.push(format!(
+                "{dest}: dropping setuid/setgid bits from mode {mode:04o}; pass --allow-setuid to keep them"
+            ));
+            mode & !0o6000
+        } else {
+            mode
+        }
+    }
+
+    fn add_file(
+        &mut self,
+        dest: &str,
+        src: &Path,
+        meta: &Metadata,
+        mode: u32,
+        origin: String,
+    ) -> Result<()> {
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            return Err(Error::WrongSourceType {
+                dest: dest.to_string(),
+                src: src.to_path_buf(),
+                actual: "a directory",
+                fix: "use a `tree` entry to copy a directory",
+            });
+        }
+        if !kind.is_file() {
+            return Err(special(dest, src, meta));
+        }
+        self.insert(Entry {
+            path: dest.to_string(),
+            kind: EntryKind::File {
+                src: (meta.len() > 0).then(|| src.to_path_buf()),
+                size: meta.len(),
+                identity: (meta.dev(), meta.ino()),
+            },
+            mode,
+            origin,
+        })
+    }
+
+    /// Walks `dir` (on disk) whose in-image path is `dest` and whose path inside the tree
+    /// artifact is `rel` (`""` for the tree's root). `stack` holds the `(dev, ino)` of the
+    /// directories being walked, to detect loops through followed symlinks.
+    fn walk(
+        &mut self,
+        dir: &Path,
+        dest: &str,
+        rel: &str,
+        origin: &str,
+        stack: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let unreadable = |source| Error::Unreadable {
+            dest: dest.to_string(),
+            src: dir.to_path_buf(),
+            source,
+        };
+        let mut children = Vec::new();
+        for child in fs::read_dir(dir).map_err(unreadable)? {
+            let child = child.map_err(unreadable)?;
+            let name = child.file_name();
+            let name = name.to_str().ok_or_else(|| Error::NonUtf8Name {
+                lossy: child.path().to_string_lossy().into_owned(),
+            })?;
+            if name.contains(['\t', '\n', '\r', '\0']) {
+                return Err(Error::BadPath {
+                    line: 0,
+                    path: child.path().to_string_lossy().into_owned(),
+                    reason: crate::path::PathProblem::ControlCharacter
+                        .explain()
+                        .to_string(),
+                });
+            }
+            children.push(name.to_string());
+        }
+        children.sort();
+        if children.is_empty() {
+            return self.insert(Entry {
+                path: dest.to_string(),
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                origin: origin.to_string(),
+            });
+        }
+        for name in children {
+            let disk = dir.join(&name);
+            let child_dest = format!("{dest}/{name}");
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let lmeta = fs::symlink_metadata(&disk).map_err(|source| Error::Unreadable {
+                dest: child_dest.clone(),
+                src: disk.clone(),
+                source,
+            })?;
+            let meta = if lmeta.file_type().is_symlink() {
+                let target = fs::read_link(&disk).map_err(|source| Error::Unreadable {
+                    dest: child_dest.clone(),
+                    src: disk.clone(),
+                    source,
+                })?;
+                let target_str = target.to_str().ok_or_else(|| Error::NonUtf8Name {
+                    lossy: target.to_string_lossy().into_owned(),
+                })?;
+                // A relative link that stays inside the tree is kept as a link; anything
+                // else (Bazel's sandbox links every input to the execroot) is followed.
+                if !target_str.starts_with('/') && resolve_link(&child_rel, target_str).is_some() {
+                    let relative = relative_link(&child_rel, target_str).unwrap_or_default();
+                    self.insert(Entry {
+                        path: child_dest,
+                        kind: EntryKind::Symlink { target: relative },
+                        mode: 0o777,
+                        origin: origin.to_string(),
+                    })?;
+                    continue;
+                }
+                stat_source(&child_dest, &disk)?
+            } else {
+                lmeta
+            };
+            if meta.is_dir() {
+                let id = (meta.dev(), meta.ino());
+                if stack.contains(&id) {
+                    return Err(Error::SymlinkLoop {
+                        dest: child_dest,
+                        src: disk,
+                    });
+                }
+                stack.push(id);
+                self.walk(&disk, &child_dest, &child_rel, origin, stack)?;
+                stack.pop();
+            } else {
+                let mode = mode_from(&meta);
+                self.add_file(&child_dest, &disk, &meta, mode, origin.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, entry: Entry) -> Result<()> {
+        match self.inputs.entries.get(&entry.path) {
+            None => {
+                self.inputs.entries.insert(entry.path.clone(), entry);
+                Ok(())
+            }
+            Some(existing) => {
+                if same_entry(existing, &entry)? {
+                    Ok(())
+                } else {
+                    Err(Error::Conflict {
+                        path: entry.path.clone(),
+                        first: existing.origin.clone(),
+                        second: entry.origin,
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn same_entry(a: &Entry, b: &Entry) -> Result<bool> {
+    Ok(match (&a.kind, &b.kind) {
+        (EntryKind::Dir, EntryKind::Dir) => true,
+        (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => x == y,
+        (
+            EntryKind::File {
+                src: sa,
+                size: za,
+                identity: ia,
+            },
+            EntryKind::File {
+                src: sb,
+                size: zb,
+                identity: ib,
+            },
+        ) => {
+            a.mode == b.mode
+                && za == zb
+                && match (sa, sb) {
+                    (None, None) => true,
+                    (Some(pa), Some(pb)) => ia == ib || same_bytes(&a.path, pa, pb)?,
+                    _ => false,
+                }
+        }
+        _ => false,
+    })
+}
+
+fn same_bytes(dest: &str, a: &Path, b: &Path) -> Result<bool> {
+    let open = |p: &Path| {
+        File::open(p).map_err(|source| Error::Unreadable {
+            dest: dest.to_string(),
+            src: p.to_path_buf(),
+            source,
+        })
+    };
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    let mut ba = vec![0u8; 64 * 1024];
+    let mut bb = vec![0u8; 64 * 1024];
+    loop {
+        let na = read_full(&mut fa, &mut ba).map_err(|source| Error::Unreadable {
+            dest: dest.to_string(),
+            src: a.to_path_buf(),
+            source,
+        })?;
+        let nb = read_full(&mut fb, &mut bb).map_err(|source| Error::Unreadable {
+            dest: dest.to_string(),
+            src: b.to_path_buf(),
+            source,
+        })?;
+        if na != nb || ba[..na] != bb[..nb] {
+            return Ok(false);
+        }
+        if na == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Reads until `buf` is full or the end of the file.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// `0755` when any executable bit is set on the source, else `0644`.
+fn mode_from(meta: &Metadata) -> u32 {
+    if meta.mode() & 0o111 != 0 {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
+/// `stat`s a source following symlinks, turning failures into precise errors.
+pub(crate) fn stat_source(dest: &str, src: &Path) -> Result<Metadata> {
+    match fs::metadata(src) {
+        Ok(meta) => Ok(meta),
+        Err(e) if e.raw_os_error() == Some(ELOOP) => Err(Error::SymlinkLoop {
+            dest: dest.to_string(),
+            src: src.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::read_link(src) {
+            Ok(target) => Err(Error::DanglingSymlink {
+                dest: dest.to_string(),
+                src: src.to_path_buf(),
+                target,
+            }),
+            Err(_) => Err(Error::MissingSource {
+                dest: dest.to_string(),
+                src: src.to_path_buf(),
+            }),
+        },
+        Err(source) => Err(Error::Unreadable {
+            dest: dest.to_string(),
+            src: src.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn special(dest: &str, src: &Path, meta: &Metadata) -> Error {
+    let t = meta.file_type();
+    let kind = if t.is_fifo() {
+        "fifo"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    };
+    Error::SpecialFile {
+        dest: dest.to_string(),
+        src: src.to_path_buf(),
+        kind,
+    }
+}
+
+/// Refuses entries whose ancestors are files or symlinks.
+fn check_parents(entries: &BTreeMap<String, Entry>) -> Result<()> {
+    for entry in entries.values() {
+        for ancestor in ancestors(&entry.path) {
+            if let Some(parent) = entries.get(ancestor) {
+                if !matches!(parent.kind, EntryKind::Dir) {
+                    return Err(Error::ParentNotDirectory {
+                        parent: parent.path.clone(),
+                        kind: parent.kind.describe(),
+                        origin: parent.origin.clone(),
+                        child: entry.path.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}

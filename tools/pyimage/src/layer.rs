@@ -1,0 +1,249 @@
+//! Writing one layer: the entries routed to it, with their parent directories, as a
+//! deterministic tar streamed through the compressor into a temporary blob, plus the
+//! descriptor JSON.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use crate::atomic::TempOutput;
+use crate::compress::{CompressOptions, Encoder};
+use crate::descriptor::LayerDescriptor;
+use crate::digest::HashingWriter;
+use crate::elf::plan_debug_strip;
+use crate::error::{Error, Result};
+use crate::inputs::{read_full, Entry, EntryKind};
+use crate::path::ancestors;
+use crate::tar::{padding, write_header, write_trailer, MemberType, Stamp};
+
+/// Where one layer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerTarget {
+    /// The layer's name.
+    pub name: String,
+    /// The blob path.
+    pub blob: PathBuf,
+    /// The descriptor JSON path.
+    pub descriptor: PathBuf,
+}
+
+/// How layers are written.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerOptions {
+    /// Compression settings.
+    pub compress: CompressOptions,
+    /// Owner and mtime of every member.
+    pub stamp: Stamp,
+    /// Remove debug sections from ELF files.
+    pub strip_debug: bool,
+}
+
+/// A written (not yet committed) layer.
+#[derive(Debug)]
+pub struct WrittenLayer {
+    /// The layer's name.
+    pub name: String,
+    /// What was written.
+    pub descriptor: LayerDescriptor,
+    /// ELF files whose debug sections were removed.
+    pub elf_files_stripped: u64,
+    /// Bytes saved by removing debug sections.
+    pub elf_bytes_saved: u64,
+    outputs: Vec<TempOutput>,
+}
+
+impl WrittenLayer {
+    /// Moves the blob and the descriptor to their final paths.
+    pub fn commit(self) -> Result<()> {
+        for output in self.outputs {
+            output.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// One tar member: an entry, or a parent directory implied by one.
+enum Member<'a> {
+    Entry(&'a Entry),
+    ImpliedDir,
+}
+
+/// The entries plus every parent directory, sorted bytewise by path (so a parent always
+/// precedes its children).
+fn members<'a>(entries: &[&'a Entry]) -> BTreeMap<&'a str, Member<'a>> {
+    let mut members = BTreeMap::new();
+    for entry in entries {
+        for ancestor in ancestors(&entry.path) {
+            members.entry(ancestor).or_insert(Member::ImpliedDir);
+        }
+        members.insert(entry.path.as_str(), Member::Entry(entry));
+    }
+    members
+}
+
+/// Writes the layer's blob and descriptor to temporary files next to their targets.
+pub fn write_layer(
+    target: &LayerTarget,
+    entries: &[&Entry],
+    options: &LayerOptions,
+) -> Result<WrittenLayer> {
+    let (blob_output, blob_file) = TempOutput::create(&target.blob)?;
+    let writing = |e: io::Error| {
+        Error::io(
+            format!("writing layer {} to {}", target.name, target.blob.display()),
+            e,
+        )
+    };
+    let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, blob_file));
+    let encoder = Encoder::new(sink, options.compress).map_err(writing)?;
+    let mut tar = HashingWriter::new(encoder);
+    let mut count = 0u64;
+    let mut elf_files_stripped = 0;
+    let mut elf_bytes_saved = 0;
+    let mut buffer = vec![0u8; 256 * 1024];
+
+    for (path, member) in members(entries) {
+        count += 1;
+        let entry = match member {
+            Member::ImpliedDir => {
+                write_header(&mut tar, path, MemberType::Dir, 0o755, options.stamp)
+                    .map_err(writing)?;
+                continue;
+            }
+            Member::Entry(entry) => entry,
+        };
+        match &entry.kind {
+            EntryKind::Dir => {
+                write_header(&mut tar, path, MemberType::Dir, entry.mode, options.stamp)
+                    .map_err(writing)?;
+            }
+            EntryKind::Symlink { target } => {
+                write_header(
+                    &mut tar,
+                    path,
+                    MemberType::Symlink(target),
+                    0o777,
+                    options.stamp,
+                )
+                .map_err(writing)?;
+            }
+            EntryKind::File { src: None, .. } => {
+                write_header(
+                    &mut tar,
+                    path,
+                    MemberType::File(0),
+                    entry.mode,
+                    options.stamp,
+                )
+                .map_err(writing)?;
+            }
+            EntryKind::File {
+                src: Some(src),
+                size,
+                ..
+            } => {
+                let unreadable = |source| Error::Unreadable {
+                    dest: entry.path.clone(),
+                    src: src.clone(),
+                    source,
+                };
+                let file = File::open(src).map_err(unreadable)?;
+                let plan = if options.strip_debug {
+                    plan_debug_strip(&file, *size).map_err(unreadable)?
+                } else {
+                    None
+                };
+                let length = plan.as_ref().map_or(*size, |p| p.stripped_size);
+                write_header(
+                    &mut tar,
+                    path,
+                    MemberType::File(length),
+                    entry.mode,
+                    options.stamp,
+                )
+                .map_err(writing)?;
+                let copied = match &plan {
+                    Some(plan) => copy(&mut plan.reader(&file), &mut tar, &mut buffer, length),
+                    None => copy(&mut &file, &mut tar, &mut buffer, length),
+                };
+                match copied {
+                    Ok(n) if n == length => {}
+                    Ok(actual) => {
+                        return Err(Error::FileChanged {
+                            dest: entry.path.clone(),
+                            src: src.clone(),
+                            expected: length,
+                            actual,
+                        })
+                    }
+                    Err(CopyError::Read(e)) => return Err(unreadable(e)),
+                    Err(CopyError::Write(e)) => return Err(writing(e)),
+                }
+                if let Some(plan) = plan {
+                    elf_files_stripped += 1;
+                    elf_bytes_saved += plan.original_size - plan.stripped_size;
+                }
+                tar.write_all(&[0u8; 512][..padding(length)])
+                    .map_err(writing)?;
+            }
+        }
+    }
+    write_trailer(&mut tar).map_err(writing)?;
+
+    let (encoder, tar_digest) = tar.finish();
+    let sink = encoder.finish().map_err(writing)?;
+    let (buffered, blob_digest) = sink.finish();
+    buffered.into_inner().map_err(|e| writing(e.into_error()))?;
+
+    let descriptor = LayerDescriptor {
+        compression: options.compress.compression,
+        blob: blob_digest,
+        tar: tar_digest,
+        entries: count,
+    };
+    let (descriptor_output, mut descriptor_file) = TempOutput::create(&target.descriptor)?;
+    descriptor_file
+        .write_all(descriptor.to_json().as_bytes())
+        .map_err(|e| {
+            Error::io(
+                format!("writing descriptor {}", target.descriptor.display()),
+                e,
+            )
+        })?;
+    Ok(WrittenLayer {
+        name: target.name.clone(),
+        descriptor,
+        elf_files_stripped,
+        elf_bytes_saved,
+        outputs: vec![blob_output, descriptor_output],
+    })
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies until the end of `from`, refusing to write more than `limit` bytes (a file that
+/// grew is reported by the caller from the returned count).
+fn copy(
+    from: &mut impl Read,
+    to: &mut impl Write,
+    buffer: &mut [u8],
+    limit: u64,
+) -> Result<u64, CopyError> {
+    let mut total = 0u64;
+    loop {
+        let n = read_full(from, buffer).map_err(CopyError::Read)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        let room = (limit - total).min(n as u64) as usize;
+        to.write_all(&buffer[..room]).map_err(CopyError::Write)?;
+        total += n as u64;
+        if total > limit {
+            return Ok(total);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Building blocks for small, reproducible Python container images.
+//!
+//! `layer-splitter` turns a manifest of in-image paths into one or more OCI layer blobs
+//! (deterministic tar, compressed in parallel, with digests); `stripper` removes what a
+//! runtime image does not need from an interpreter or site-packages tree. Both binaries
+//! are thin wrappers over this library:
+//!
+//! - [`manifest`]: the manifest format and its parser.
+//! - [`path`]: in-image path normalisation and symlink target rewriting.
+//! - [`inputs`]: inspecting sources, walking trees, merging duplicates, refusing conflicts.
+//! - [`route`]: routing entries to layers by glob.
+//! - [`strip`]: strip profiles and rules; [`tree_strip`] applies them to a directory;
+//!   [`elf`] removes debug sections.
+//! - [`tar`]: the deterministic ustar/PAX header writer.
+//! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s.
+//! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
+//! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done.
+//! - [`paramfile`]: `@paramfile` expansion.
+
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod compress;
+pub mod crc;
+pub mod descriptor;
+pub mod digest;
+pub mod elf;
+pub mod error;
+pub mod inputs;
+pub mod layer;
+pub mod manifest;
+pub mod paramfile;
+pub mod path;
+pub mod route;
+pub mod split;
+pub mod strip;
+pub mod tar;
+pub mod tree_strip;
+
+pub use compress::{CompressOptions, Compression};
+pub use error::{Error, Result};
+pub use layer::LayerOptions;
+pub use manifest::{parse_manifest, parse_manifest_bytes, ManifestEntry, ManifestLine};
+pub use paramfile::expand_paramfiles;
+pub use path::{normalize_dest, relative_link};
+pub use split::{split_layers, SplitConfig, SplitOutcome};
+pub use strip::{StripProfile, StripRules};
+pub use tar::Stamp;
+pub use tree_strip::{strip_tree, TreeStripMode, TreeStripSummary};
