@@ -45,6 +45,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A file name found on disk cannot become an image path.
+    #[error("file {path:?} {reason}")]
+    BadFileName {
+        /// The file on disk.
+        path: PathBuf,
+        /// Why it is refused, with the fix.
+        reason: String,
+    },
+
     /// The manifest has no entries.
     #[error("manifest {path} has no entries; pass --allow-empty if an empty layer is intended")]
     EmptyManifest {

@@ -234,9 +234,8 @@ impl Collector<'_> {
                 lossy: child.path().to_string_lossy().into_owned(),
             })?;
             if name.contains(['\t', '\n', '\r', '\0']) {
-                return Err(Error::BadPath {
-                    line: 0,
-                    path: child.path().to_string_lossy().into_owned(),
+                return Err(Error::BadFileName {
+                    path: child.path(),
                     reason: crate::path::PathProblem::ControlCharacter
                         .explain()
                         .to_string(),

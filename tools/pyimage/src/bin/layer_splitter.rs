@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
 use pyimage::{CompressOptions, Compression, LayerOptions, SplitConfig, Stamp, StripProfile};
 
@@ -147,7 +146,7 @@ fn run() -> anyhow::Result<()> {
         allow_empty: args.allow_empty,
         report: args.report,
     };
-    let outcome = pyimage::split_layers(&config).context("layer-splitter failed")?;
+    let outcome = pyimage::split_layers(&config)?;
     for warning in outcome.warnings {
         eprintln!("layer-splitter: warning: {warning}");
     }

@@ -1,0 +1,439 @@
+//! Every kind of bad input ends with exit status 1, a message naming the offending path,
+//! and no output file left behind (not even a temporary one).
+
+mod common;
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+struct Case {
+    root: PathBuf,
+    out: PathBuf,
+}
+
+impl Case {
+    fn new(name: &str) -> Case {
+        let root = scratch(name);
+        let out = root.join("out");
+        fs::create_dir_all(&out).unwrap();
+        write(&root.join("ok.txt"), b"fine\n");
+        Case { root, out }
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.root.join(rel).display().to_string()
+    }
+
+    /// Runs with `manifest` (bytes) and `extra` flags; asserts failure naming every
+    /// string in `mentions`, and an empty output directory.
+    fn fails(&self, manifest: &[u8], extra: &[&str], mentions: &[&str]) -> String {
+        let message = self.fails_with(manifest, extra, None);
+        for m in mentions {
+            assert!(
+                message.contains(m),
+                "error does not mention {m:?}: {message}"
+            );
+        }
+        message
+    }
+
+    fn fails_with(&self, manifest: &[u8], extra: &[&str], wrapper: Option<&[&str]>) -> String {
+        fs::write(self.root.join("manifest.txt"), manifest).unwrap();
+        let mut args = vec![
+            "--manifest".to_string(),
+            self.path("manifest.txt"),
+            "--output".to_string(),
+            format!("layer={}", self.out.join("layer.tgz").display()),
+            "--descriptor".to_string(),
+            format!("layer={}", self.out.join("layer.json").display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let output = match wrapper {
+            None => splitter(
+                &self.root,
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            Some(wrapper) => Command::new(wrapper[0])
+                .args(&wrapper[1..])
+                .arg(env!("CARGO_BIN_EXE_layer-splitter"))
+                .args(&args)
+                .current_dir(&self.root)
+                .output()
+                .unwrap(),
+        };
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "expected exit 1: {message}");
+        assert!(!message.contains("panicked"), "{message}");
+        assert!(message.starts_with("layer-splitter: error: "), "{message}");
+        assert_eq!(
+            dir_names(&self.out),
+            Vec::<String>::new(),
+            "outputs left behind"
+        );
+        message
+    }
+}
+
+#[test]
+fn missing_source() {
+    let c = Case::new("missing");
+    let src = c.path("nope.txt");
+    c.fails(
+        format!("file\tapp/x\t{src}\n").as_bytes(),
+        &[],
+        &["app/x", &src, "does not exist"],
+    );
+    c.fails(
+        format!("tree\tapp/t\t{src}\n").as_bytes(),
+        &[],
+        &["app/t", &src],
+    );
+}
+
+#[test]
+fn unreadable_source() {
+    let c = Case::new("unreadable");
+    let secret = c.root.join("secret.txt");
+    write(&secret, b"secret");
+    chmod(&secret, 0o000);
+    let manifest = format!("file\tapp/secret\t{}\n", secret.display());
+    // Root reads everything; run as an unprivileged user where we are root.
+    let is_root = String::from_utf8(sh("id -u")).unwrap().trim() == "0";
+    let message = if is_root {
+        chmod(&c.root, 0o755);
+        chmod(&c.out, 0o777);
+        let mut dir = c.root.clone();
+        while let Some(parent) = dir.parent() {
+            // Every ancestor must be traversable by the unprivileged user.
+            let mode = fs::metadata(parent).unwrap().permissions();
+            assert!(
+                std::os::unix::fs::PermissionsExt::mode(&mode) & 0o001 != 0,
+                "{} not traversable",
+                parent.display()
+            );
+            dir = parent.to_path_buf();
+            if dir == Path::new("/") {
+                break;
+            }
+        }
+        fs::write(c.root.join("manifest.txt"), &manifest).unwrap();
+        c.fails_with(
+            manifest.as_bytes(),
+            &[],
+            Some(&[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]),
+        )
+    } else {
+        c.fails(manifest.as_bytes(), &[], &[])
+    };
+    assert!(
+        message.contains("app/secret") && message.contains("secret.txt"),
+        "{message}"
+    );
+    assert!(message.contains("ermission denied"), "{message}");
+}
+
+#[test]
+fn dangling_symlink() {
+    let c = Case::new("dangling");
+    let link = c.root.join("link");
+    symlink(c.root.join("gone"), &link).unwrap();
+    c.fails(
+        format!("file\tapp/link\t{}\n", link.display()).as_bytes(),
+        &[],
+        &[
+            "app/link",
+            &link.display().to_string(),
+            "gone",
+            "does not exist",
+        ],
+    );
+    // Inside a tree too.
+    fs::create_dir_all(c.root.join("tree")).unwrap();
+    symlink(c.root.join("gone"), c.root.join("tree/bad")).unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", c.path("tree")).as_bytes(),
+        &[],
+        &["opt/bad", "gone"],
+    );
+}
+
+#[test]
+fn symlink_loop() {
+    let c = Case::new("loop");
+    symlink(c.root.join("b"), c.root.join("a")).unwrap();
+    symlink(c.root.join("a"), c.root.join("b")).unwrap();
+    c.fails(
+        format!("file\tapp/a\t{}\n", c.path("a")).as_bytes(),
+        &[],
+        &["app/a", &c.path("a"), "loop"],
+    );
+    // A directory link back to an ancestor inside a tree.
+    fs::create_dir_all(c.root.join("tree/sub")).unwrap();
+    symlink(c.root.join("tree"), c.root.join("tree/sub/up")).unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", c.path("tree")).as_bytes(),
+        &[],
+        &["opt/sub/up", "loop"],
+    );
+}
+
+#[test]
+fn dest_escaping_the_root() {
+    let c = Case::new("escape-dest");
+    c.fails(
+        format!("file\tapp/../../etc/passwd\t{}\n", c.path("ok.txt")).as_bytes(),
+        &[],
+        &["line 1", "app/../../etc/passwd", ".."],
+    );
+    c.fails(b"dir\t/\n", &[], &["line 1", "root"]);
+}
+
+#[test]
+fn symlink_escaping_the_root() {
+    let c = Case::new("escape-link");
+    c.fails(
+        b"symlink\tapp/bin/x\t../../../etc/passwd\n",
+        &[],
+        &["app/bin/x", "../../../etc/passwd", "outside the image"],
+    );
+    c.fails(b"symlink\tx\t/../etc\n", &[], &["x", "outside the image"]);
+}
+
+#[test]
+fn symlink_to_a_host_path() {
+    let c = Case::new("host-link");
+    // Absolute targets under the working directory are build-machine paths.
+    let target = c.path("ok.txt");
+    c.fails(
+        format!("symlink\tapp/x\t{target}\n").as_bytes(),
+        &[],
+        &["app/x", &target, "build machine"],
+    );
+}
+
+#[test]
+fn conflicting_entries() {
+    let c = Case::new("conflict");
+    write(&c.root.join("other.txt"), b"different\n");
+    write(&c.root.join("same.txt"), b"fine\n");
+    let ok = c.path("ok.txt");
+    let other = c.path("other.txt");
+    c.fails(
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{other}\n").as_bytes(),
+        &[],
+        &["app/x", "line 1", "line 2", &other],
+    );
+    c.fails(
+        format!("file\tapp/x\t{ok}\nsymlink\tapp/x\ty\n").as_bytes(),
+        &[],
+        &["app/x"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\t0755\n").as_bytes(),
+        &[],
+        &["app/x"],
+    );
+    c.fails(b"symlink\tapp/x\ta\nsymlink\tapp/x\tb\n", &[], &["app/x"]);
+    // Same content merges silently: this one succeeds.
+    fs::write(
+        c.root.join("manifest.txt"),
+        format!(
+            "file\tapp/x\t{ok}\nfile\t/app/x\t{}\ndir\tapp\n",
+            c.path("same.txt")
+        ),
+    )
+    .unwrap();
+    let out = splitter(
+        &c.root,
+        &[
+            "--manifest",
+            &c.path("manifest.txt"),
+            "--output",
+            &format!("layer={}", c.root.join("merged.tgz").display()),
+            "--descriptor",
+            &format!("layer={}", c.root.join("merged.json").display()),
+        ],
+    );
+    assert_ok(&out);
+}
+
+#[test]
+fn file_and_directory_clash() {
+    let c = Case::new("clash");
+    let ok = c.path("ok.txt");
+    c.fails(
+        format!("file\tapp/x\t{ok}\ndir\tapp/x\n").as_bytes(),
+        &[],
+        &["app/x"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{ok}\nfile\tapp/x/y\t{ok}\n").as_bytes(),
+        &[],
+        &["app/x", "app/x/y", "directory"],
+    );
+    c.fails(
+        format!("symlink\tapp/lib\tlib64\nfile\tapp/lib/z\t{ok}\n").as_bytes(),
+        &[],
+        &["app/lib", "app/lib/z"],
+    );
+    c.fails(
+        format!("file\tapp/d\t{}\n", c.root.display()).as_bytes(),
+        &[],
+        &["app/d", "directory", "tree"],
+    );
+}
+
+#[test]
+fn special_files() {
+    let c = Case::new("special");
+    let fifo = c.root.join("fifo");
+    sh(&format!("mkfifo '{}'", fifo.display()));
+    c.fails(
+        format!("file\tapp/fifo\t{}\n", fifo.display()).as_bytes(),
+        &[],
+        &["app/fifo", "fifo"],
+    );
+    c.fails(
+        b"file\tapp/null\t/dev/null\n",
+        &[],
+        &["app/null", "/dev/null", "character device"],
+    );
+    fs::create_dir_all(c.root.join("tree")).unwrap();
+    sh(&format!("mkfifo '{}'", c.root.join("tree/pipe").display()));
+    c.fails(
+        format!("tree\topt\t{}\n", c.path("tree")).as_bytes(),
+        &[],
+        &["opt/pipe", "fifo"],
+    );
+}
+
+#[test]
+fn non_utf8_names() {
+    let c = Case::new("utf8");
+    c.fails(
+        b"dir\tok\nfile\tapp/\xff\xfe\tx\n",
+        &[],
+        &["line 2", "app/\u{fffd}\u{fffd}", "UTF-8"],
+    );
+    let tree = c.root.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    let bad = tree.join(std::ffi::OsStr::from_bytes(b"caf\xe9.py"));
+    fs::write(&bad, b"x").unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", tree.display()).as_bytes(),
+        &[],
+        &["caf\u{fffd}.py", "UTF-8"],
+    );
+}
+
+#[test]
+fn control_characters_in_tree_names() {
+    let c = Case::new("control");
+    let tree = c.root.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::write(tree.join("a\tb"), b"x").unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", tree.display()).as_bytes(),
+        &[],
+        &["a\\tb", "TAB"],
+    );
+    fs::remove_file(tree.join("a\tb")).unwrap();
+    fs::write(tree.join("new\nline"), b"x").unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", tree.display()).as_bytes(),
+        &[],
+        &["newline"],
+    );
+}
+
+#[test]
+fn malformed_manifest_lines() {
+    let c = Case::new("syntax");
+    c.fails(b"dir\tok\ncopy\ta\tb\n", &[], &["line 2", "copy"]);
+    c.fails(
+        b"file\tonly-dest\n",
+        &[],
+        &["line 1", "file<TAB>dest<TAB>src"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{}\tu+x\n", c.path("ok.txt")).as_bytes(),
+        &[],
+        &["line 1", "u+x", "octal"],
+    );
+}
+
+#[test]
+fn empty_manifest() {
+    let c = Case::new("empty");
+    c.fails(
+        b"# only comments\n\n",
+        &[],
+        &["manifest.txt", "--allow-empty"],
+    );
+}
+
+#[test]
+fn layers_without_outputs() {
+    let c = Case::new("no-outputs");
+    let ok = c.path("ok.txt");
+    let manifest = format!("file\tapp/x\t{ok}\nfile\tlib/y\t{ok}\n");
+    c.fails(
+        manifest.as_bytes(),
+        &["--route", "libs=lib/**"],
+        &["libs", "lib/**", "--output libs=PATH"],
+    );
+    c.fails(
+        manifest.as_bytes(),
+        &["--default-layer", "rest"],
+        &["app/x", "rest", "--output rest=PATH"],
+    );
+    c.fails(
+        manifest.as_bytes(),
+        &[
+            "--output",
+            &format!("extra={}", c.out.join("e.tgz").display()),
+        ],
+        &["extra", "--descriptor extra=PATH"],
+    );
+    c.fails(
+        manifest.as_bytes(),
+        &["--compression", "gzip", "--level", "12"],
+        &["--level 12", "0 to 9"],
+    );
+}
+
+#[test]
+fn a_failing_layer_leaves_no_outputs_from_the_others() {
+    let c = Case::new("atomic");
+    let ok = c.path("ok.txt");
+    let manifest = format!("file\ta/x\t{ok}\nfile\tb/y\t{ok}\n");
+    let missing = c.root.join("missing-dir/b.json");
+    c.fails(
+        manifest.as_bytes(),
+        &[
+            "--route",
+            "a=a",
+            "--route",
+            "b=b",
+            "--output",
+            &format!("a={}", c.out.join("a.tgz").display()),
+            "--descriptor",
+            &format!("a={}", c.out.join("a.json").display()),
+            "--output",
+            &format!("b={}", c.out.join("b.tgz").display()),
+            "--descriptor",
+            &format!("b={}", missing.display()),
+        ],
+        &["missing-dir"],
+    );
+}

@@ -1,0 +1,414 @@
+//! End-to-end tests of `layer-splitter`, reading every output with independent tools:
+//! GNU tar, bsdtar, Python's tarfile, gzip/zstd and sha256sum.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+const GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+const ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// Builds the rich fixture's single layer with `extra` flags; returns (blob, descriptor).
+fn build(root: &Path, name: &str, extra: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let manifest = root.join("manifest.txt");
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let blob = out.join(format!("{name}.blob"));
+    let descriptor = out.join(format!("{name}.json"));
+    let mut args = vec![
+        "--manifest".to_string(),
+        manifest.display().to_string(),
+        "--output".to_string(),
+        format!("layer={}", blob.display()),
+        "--descriptor".to_string(),
+        format!("layer={}", descriptor.display()),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&splitter(root, &args));
+    (blob, descriptor)
+}
+
+fn check_rich_layer(root: &Path, blob: &Path, mtime: u64, owner: (u64, u64)) {
+    let expected = rich_expected(root);
+    let members = python_members(blob);
+    let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    let want: Vec<&str> = expected.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(names, want, "members in archive order");
+    for (m, (name, kind, mode, link, content)) in members.iter().zip(&expected) {
+        assert_eq!(m.kind, *kind, "{name}");
+        assert_eq!(m.mode, *mode, "{name}");
+        assert_eq!((m.uid, m.gid), owner, "{name}");
+        assert_eq!(m.mtime, mtime, "{name}");
+        assert_eq!((m.uname.as_str(), m.gname.as_str()), ("", ""), "{name}");
+        assert_eq!(&m.link, link, "{name}");
+        if let Some(src) = content {
+            assert_eq!(m.sha256, sha256_hex(&fs::read(src).unwrap()), "{name}");
+        }
+    }
+}
+
+/// GNU tar and bsdtar list the same members and extract the same bytes.
+fn check_with_tar_tools(root: &Path, blob: &Path) {
+    let expected = rich_expected(root);
+    let listing = String::from_utf8(sh(&format!(
+        "{} | tar -tvf - --numeric-owner",
+        decompress_cmd(blob)
+    )))
+    .unwrap();
+    assert_eq!(listing.lines().count(), expected.len(), "{listing}");
+    for line in listing.lines() {
+        assert!(line.contains(" 0/0 "), "owner in {line}");
+        assert!(line.contains("1970-01-01 00:00"), "mtime in {line}");
+    }
+    assert!(
+        listing.contains("usr/bin/tool -> ../../app/bin/tool"),
+        "{listing}"
+    );
+    let bsd = String::from_utf8(sh(&format!("bsdtar -tvf '{}'", blob.display()))).unwrap();
+    assert_eq!(bsd.lines().count(), expected.len(), "{bsd}");
+
+    for (tool, dir) in [("tar", "x-gnu"), ("bsdtar", "x-bsd")] {
+        let target = root.join(dir);
+        let _ = fs::remove_dir_all(&target);
+        fs::create_dir_all(&target).unwrap();
+        let cmd = if tool == "tar" {
+            format!(
+                "{} | tar -xf - -C '{}'",
+                decompress_cmd(blob),
+                target.display()
+            )
+        } else {
+            format!("bsdtar -xf '{}' -C '{}'", blob.display(), target.display())
+        };
+        sh(&cmd);
+        for (name, kind, _, link, content) in &expected {
+            let path = target.join(name.trim_end_matches('/'));
+            match kind {
+                'd' => assert!(path.is_dir(), "{tool}: {name}"),
+                'l' => assert_eq!(
+                    fs::read_link(&path).unwrap().to_str().unwrap(),
+                    link,
+                    "{tool}: {name}"
+                ),
+                _ => assert_eq!(
+                    fs::read(&path).unwrap(),
+                    fs::read(content.as_ref().unwrap()).unwrap(),
+                    "{tool}: {name}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn gzip_layer_reads_back_everywhere() {
+    let root = scratch("gzip-layer");
+    rich_fixture(&root);
+    let (blob, descriptor) = build(&root, "layer", &[]);
+    sh(&format!("gzip -t '{}'", blob.display()));
+    let d = check_descriptor(&blob, &descriptor, GZIP);
+    assert_eq!(d.entries as usize, rich_expected(&root).len());
+    check_rich_layer(&root, &blob, 0, (0, 0));
+    check_with_tar_tools(&root, &blob);
+    // One gzip member with the fixed header: no name, mtime 0.
+    let bytes = fs::read(&blob).unwrap();
+    assert_eq!(&bytes[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+    let members = sh(&format!("python3 -c \"import zlib,sys; d=zlib.decompressobj(31); d.decompress(open('{}','rb').read()); print(len(d.unused_data), d.eof)\"", blob.display()));
+    assert_eq!(String::from_utf8(members).unwrap().trim(), "0 True");
+}
+
+#[test]
+fn zstd_and_uncompressed_layers() {
+    let root = scratch("zstd-layer");
+    rich_fixture(&root);
+    let (blob, descriptor) = build(&root, "z", &["--compression", "zstd", "--level", "5"]);
+    sh(&format!("zstd -q -t '{}'", blob.display()));
+    check_descriptor(&blob, &descriptor, ZSTD);
+    check_rich_layer(&root, &blob, 0, (0, 0));
+    check_with_tar_tools(&root, &blob);
+
+    let (plain, plain_descriptor) = build(&root, "t", &["--compression", "none"]);
+    let d = check_descriptor(&plain, &plain_descriptor, TAR);
+    assert_eq!(d.digest, d.diff_id);
+    check_rich_layer(&root, &plain, 0, (0, 0));
+    // Same tar whatever the compression.
+    assert_eq!(d.diff_id, read_descriptor(&descriptor).diff_id);
+}
+
+#[test]
+fn mtime_and_owner_flags() {
+    let root = scratch("stamp");
+    rich_fixture(&root);
+    let (blob, _) = build(
+        &root,
+        "l",
+        &["--mtime", "1700000000", "--owner", "1000:2000"],
+    );
+    check_rich_layer(&root, &blob, 1_700_000_000, (1000, 2000));
+}
+
+#[test]
+fn identical_bytes_across_threads_runs_and_source_locations() {
+    let root = scratch("determinism");
+    rich_fixture(&root);
+    // Enough data for several parallel gzip blocks.
+    write(&root.join("src/big.bin"), &payload(5 << 20, 3));
+    let mut manifest = fs::read_to_string(root.join("manifest.txt")).unwrap();
+    manifest += &format!(
+        "file\tapp/big.bin\t{}\n",
+        root.join("src/big.bin").display()
+    );
+    fs::write(root.join("manifest.txt"), &manifest).unwrap();
+
+    for compression in ["gzip", "zstd"] {
+        let runs: Vec<Vec<u8>> = [
+            vec!["--threads", "1"],
+            vec!["--threads", "2"],
+            vec![],
+            vec!["--threads", "7"],
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, threads)| {
+            let mut args = vec!["--compression", compression];
+            args.extend(threads);
+            let (blob, descriptor) = build(&root, &format!("{compression}-{i}"), &args);
+            let mut bytes = fs::read(&blob).unwrap();
+            bytes.extend(fs::read(&descriptor).unwrap());
+            bytes
+        })
+        .collect();
+        for run in &runs[1..] {
+            assert!(
+                run == &runs[0],
+                "{compression}: output depends on the thread count"
+            );
+        }
+    }
+
+    // The same sources at another path give the same bytes.
+    let (first, _) = build(&root, "first", &[]);
+    let moved = scratch("determinism-moved");
+    sh(&format!(
+        "cp -a '{}/src' '{}/src'",
+        root.display(),
+        moved.display()
+    ));
+    sh(&format!(
+        "cp -a '{}/inputs' '{}/inputs'",
+        root.display(),
+        moved.display()
+    ));
+    let old = root.display().to_string();
+    let new = moved.display().to_string();
+    // Re-point the input symlinks and the manifest at the copy.
+    for entry in fs::read_dir(moved.join("inputs")).unwrap() {
+        let path = entry.unwrap().path();
+        let target = fs::read_link(&path)
+            .unwrap()
+            .display()
+            .to_string()
+            .replace(&old, &new);
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(target, &path).unwrap();
+    }
+    let abs = moved.join("src/tree/abs");
+    fs::remove_file(&abs).unwrap();
+    std::os::unix::fs::symlink(moved.join("src/hello.txt"), &abs).unwrap();
+    fs::write(moved.join("manifest.txt"), manifest.replace(&old, &new)).unwrap();
+    let (second, _) = build(&moved, "second", &[]);
+    assert!(
+        fs::read(&first).unwrap() == fs::read(&second).unwrap(),
+        "output depends on source paths"
+    );
+}
+
+#[test]
+fn routes_split_into_layers_and_empty_layers_are_valid() {
+    let root = scratch("routes");
+    let manifest = rich_fixture(&root);
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let o = |n: &str, ext: &str| out.join(format!("{n}.{ext}")).display().to_string();
+    let args = vec![
+        "--manifest".to_string(),
+        manifest.display().to_string(),
+        "--route".into(),
+        "libs=opt/lib".into(),
+        "--route".into(),
+        "bins=**/bin/*".into(),
+        "--route".into(),
+        "libs=usr/**".into(),
+        "--default-layer".into(),
+        "app".into(),
+    ];
+    let mut args = args;
+    for layer in ["libs", "bins", "app", "unused"] {
+        args.push("--output".into());
+        args.push(format!("{layer}={}", o(layer, "tgz")));
+        args.push("--descriptor".into());
+        args.push(format!("{layer}={}", o(layer, "json")));
+    }
+    // Pass everything through a parameter file, as Bazel does.
+    let params = root.join("params");
+    fs::write(&params, args.join("\n") + "\n").unwrap();
+    assert_ok(&splitter(
+        &root,
+        &[
+            &format!("@{}", params.display()),
+            "--report",
+            &o("report", "txt"),
+        ],
+    ));
+
+    let names = |layer: &str| -> Vec<String> {
+        python_members(&out.join(format!("{layer}.tgz")))
+            .into_iter()
+            .map(|m| m.name)
+            .collect()
+    };
+    let libs = names("libs");
+    assert!(libs.iter().all(|n| n.starts_with("opt/")), "{libs:?}");
+    assert!(libs.contains(&"opt/lib/pkg/mod.py".to_string()));
+    let bins = names("bins");
+    assert_eq!(
+        bins,
+        [
+            "app/",
+            "app/bin/",
+            "app/bin/tool",
+            "usr/",
+            "usr/bin/",
+            "usr/bin/tool"
+        ]
+    );
+    let app = names("app");
+    assert!(app.contains(&"app/hello.txt".to_string()) && app.contains(&"var/cache/".to_string()));
+    assert!(!app
+        .iter()
+        .any(|n| n.starts_with("opt/") || n.starts_with("usr/bin/")));
+    assert!(names("unused").is_empty());
+    let d = check_descriptor(&out.join("unused.tgz"), &out.join("unused.json"), GZIP);
+    assert_eq!((d.entries, d.uncompressed_size), (0, 1024));
+    let report = fs::read_to_string(out.join("report.txt")).unwrap();
+    for layer in ["libs", "bins", "app", "unused"] {
+        assert!(report.contains(layer), "{report}");
+    }
+}
+
+#[test]
+fn strip_profile_exclude_include_and_report() {
+    let root = scratch("strip-layer");
+    rich_fixture(&root);
+    let report = root.join("report.txt");
+    let (blob, _) = build(
+        &root,
+        "s",
+        &[
+            "--strip-profile",
+            "site-packages",
+            "--exclude",
+            "**/*.sh",
+            "--include",
+            "opt/lib/pkg/run.sh",
+            "--report",
+            &report.display().to_string(),
+        ],
+    );
+    let names: Vec<String> = python_members(&blob).into_iter().map(|m| m.name).collect();
+    assert!(
+        !names.iter().any(|n| n.contains("__pycache__")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"opt/lib/pkg/run.sh".to_string()));
+    assert!(
+        names.contains(&"app/bin/tool".to_string()),
+        "tool has no .sh in its image path"
+    );
+    let report = fs::read_to_string(&report).unwrap();
+    assert!(report.contains("site-packages:bytecode"), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("site-packages:bytecode"))
+        .unwrap();
+    assert!(line.split_whitespace().nth(1) == Some("1"), "{line}");
+}
+
+#[test]
+fn empty_manifest_with_allow_empty() {
+    let root = scratch("allow-empty");
+    fs::write(root.join("manifest.txt"), "# nothing\n\n").unwrap();
+    let (blob, descriptor) = build(&root, "e", &["--allow-empty"]);
+    let d = check_descriptor(&blob, &descriptor, GZIP);
+    assert_eq!(d.entries, 0);
+    assert!(python_members(&blob).is_empty());
+}
+
+#[test]
+fn setuid_bits_are_dropped_unless_allowed() {
+    let root = scratch("setuid");
+    write(&root.join("su"), b"x");
+    fs::write(
+        root.join("manifest.txt"),
+        format!("file\tbin/su\t{}\t4755\n", root.join("su").display()),
+    )
+    .unwrap();
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let run = |extra: &[&str], name: &str| {
+        let blob = out.join(format!("{name}.tgz"));
+        let mut args = vec![
+            "--manifest".to_string(),
+            root.join("manifest.txt").display().to_string(),
+            format!("--output=layer={}", blob.display()),
+            format!(
+                "--descriptor=layer={}",
+                out.join(format!("{name}.json")).display()
+            ),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let result = splitter(&root, &args);
+        assert_ok(&result);
+        (python_members(&blob), stderr(&result))
+    };
+    let (members, warnings) = run(&[], "dropped");
+    assert_eq!(members.last().unwrap().mode, 0o755);
+    assert!(
+        warnings.contains("bin/su") && warnings.contains("--allow-setuid"),
+        "{warnings}"
+    );
+    let (members, _) = run(&["--allow-setuid"], "kept");
+    assert_eq!(members.last().unwrap().mode, 0o4755);
+}
+
+#[test]
+fn long_names_use_pax_not_gnu_extensions() {
+    let root = scratch("pax");
+    rich_fixture(&root);
+    let (blob, _) = build(&root, "p", &["--compression", "none"]);
+    let bytes = fs::read(&blob).unwrap();
+    // No GNU long-name ('L') or long-link ('K') members; at least one PAX ('x') header.
+    let mut offset = 0;
+    let mut pax = 0;
+    while offset + 512 <= bytes.len() && bytes[offset] != 0 {
+        let header = &bytes[offset..offset + 512];
+        assert!(header[156] != b'L' && header[156] != b'K');
+        assert_eq!(&header[257..263], b"ustar\0");
+        pax += usize::from(header[156] == b'x');
+        let size = u64::from_str_radix(std::str::from_utf8(&header[124..135]).unwrap(), 8).unwrap();
+        offset += 512 + size.div_ceil(512) as usize * 512;
+    }
+    assert_eq!(
+        pax, 2,
+        "one PAX header for the long file, one for the long link"
+    );
+    let listing =
+        String::from_utf8(sh(&format!("tar --format=posix -tf '{}'", blob.display()))).unwrap();
+    assert!(listing.lines().any(|l| l == long_dest()), "{listing}");
+}
