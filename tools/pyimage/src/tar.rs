@@ -88,7 +88,7 @@ pub fn write_header(
         written += (BLOCK + records.len() + pad) as u64;
     }
     let header = ustar_header(
-        &truncate(&name, 100),
+        truncate(&name, 100),
         typeflag,
         size,
         mode,
