@@ -128,12 +128,17 @@ def _external_entry(f):
 def _escape(s):
     return s.replace("%", "%%")
 
-def _layer_of_empty_file(path, layer_of):
-    # empty_filenames are relative to the main repository's runfiles directory;
-    # `external/<repo>/...` ones belong to that repository.
-    if path.startswith("external/"):
-        return layer_of.get(path.split("/")[1], "app")
-    return "app"
+def _empty_file(path, workspace_name, layer_of):
+    """(runfiles-relative path, layer) of an entry of runfiles.empty_filenames.
+
+    They are relative to the main repository's runfiles directory; `../<repo>/...`
+    (and, with legacy external runfiles, `external/<repo>/...`) belong to <repo>.
+    """
+    for prefix in ["../", "external/"]:
+        if path.startswith(prefix):
+            rest = path[len(prefix):]
+            return rest, layer_of.get(rest.split("/")[0], "app")
+    return workspace_name + "/" + path, "app"
 
 def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
     """Writes a layer-splitter manifest lazily; big lists never become strings here."""
@@ -258,7 +263,8 @@ def _py_image_layers_impl(ctx):
         app.lines.append("file\t{}/_repo_mapping\t{}".format(runfiles_dir, repo_mapping.path))
         app_inputs.append(repo_mapping)
     for path in runfiles.empty_filenames.to_list():
-        contents[_layer_of_empty_file(path, layer_of)].lines.append("empty\t{}/{}/{}".format(runfiles_dir, workspace_name, path))
+        rel, layer = _empty_file(path, workspace_name, layer_of)
+        contents[layer].lines.append("empty\t{}/{}".format(runfiles_dir, rel))
     for entry in runfiles.symlinks.to_list():
         app.lines.append("file\t{}/{}/{}\t{}".format(runfiles_dir, workspace_name, entry.path, entry.target_file.path))
         app_inputs.append(entry.target_file)

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Run every test of the project: the README's test command and what CI runs.
+#
+#   e2e/test_all.sh            # all suites
+#   e2e/test_all.sh cargo lint # only some: cargo, lint, bazel, e2e
+#
+# Sets up what it needs on a fresh Debian machine (as root): host packages for
+# the Rust integration tests, buildifier from npm, and the Bazel test bed.
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+# shellcheck source=e2e/testbed/common.sh
+. "$REPO/e2e/testbed/common.sh"
+
+BUILDIFIER_VERSION=8.2.1
+SUITES=("$@")
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel e2e)
+results=()
+failed=0
+
+banner() { printf '\n\033[1m==== %s\033[0m\n' "$*"; }
+record() { # name status seconds
+    results+=("$(printf '%-28s %-4s %4ss' "$1" "$([ "$2" = 0 ] && echo PASS || echo FAIL)" "$3")")
+    [ "$2" = 0 ] || failed=1
+}
+run_suite() { # name command...
+    local name=$1 start=$SECONDS status
+    shift
+    banner "$name"
+    "$@"
+    status=$?
+    record "$name" "$status" $((SECONDS - start))
+}
+
+host_packages() {
+    local missing=()
+    command -v bsdtar >/dev/null || missing+=(libarchive-tools)
+    command -v zstd >/dev/null || missing+=(zstd)
+    command -v pigz >/dev/null || missing+=(pigz)
+    command -v readelf >/dev/null || missing+=(binutils)
+    [ -x /usr/bin/time ] || missing+=(time)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing host packages: ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+    fi
+}
+
+cargo_tests() {
+    host_packages || return 1
+    (cd tools && cargo test --locked --all-targets 2>&1) | tee "$TESTBED_CACHE/cargo-test.log"
+    local status=${PIPESTATUS[0]}
+    echo "cargo summary:"
+    grep -E '^test result:' "$TESTBED_CACHE/cargo-test.log" | sed 's/^/  /'
+    return "$status"
+}
+
+lint() {
+    local dir="$TESTBED_CACHE/node"
+    local bin="$dir/node_modules/.bin/buildifier"
+    if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null | sed -n 's/^buildifier version: //p')" != "$BUILDIFIER_VERSION" ]; then
+        mkdir -p "$dir"
+        npm install --silent --no-audit --no-fund --prefix "$dir" "@bazel/buildifier@$BUILDIFIER_VERSION" || return 1
+    fi
+    local files
+    mapfile -t files < <(git ls-files '*.bzl' '*.bazel' 'BUILD' 'WORKSPACE' '*.BUILD')
+    if "$bin" -lint=warn -mode=check "${files[@]}"; then
+        echo "buildifier: ${#files[@]} files clean"
+    else
+        echo "buildifier: fix with: $bin -lint=fix -mode=fix \$(git ls-files '*.bzl' '*.bazel')"
+        return 1
+    fi
+}
+
+bazel_test() { # workspace dir
+    (cd "$1" && "$REPO/bazelw" test //... 2>&1) | tee "$TESTBED_CACHE/bazel-test.log"
+    local status=${PIPESTATUS[0]}
+    echo "bazel summary ($1):"
+    grep -E '^(//|@)[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY)|^Executed .* tests?|test(s)? pass|fail' \
+        "$TESTBED_CACHE/bazel-test.log" | grep -v '^INFO' | sed 's/^/  /'
+    return "$status"
+}
+
+mkdir -p "$TESTBED_CACHE"
+for suite in "${SUITES[@]}"; do
+    case "$suite" in
+    cargo) run_suite "cargo test (tools/)" cargo_tests ;;
+    lint) run_suite "buildifier lint" lint ;;
+    bazel) run_suite "bazel test //... (root)" bazel_test "$REPO" ;;
+    e2e)
+        for ws in e2e/*/; do
+            ws=${ws%/}
+            [ -f "$ws/MODULE.bazel" ] && [ "$ws" != e2e/rules_oci ] || continue
+            run_suite "bazel test //... ($ws)" bazel_test "$ws"
+        done
+        ;;
+    *) die "unknown suite '$suite' (expected cargo, lint, bazel or e2e)" ;;
+    esac
+done
+
+banner "summary"
+printf '%s\n' "${results[@]}"
+[ "$failed" = 0 ] && echo "ALL PASSED" || echo "SOME FAILED"
+exit "$failed"

@@ -1,0 +1,129 @@
+"""Local toolchains for the offline test bed (never used by stock Bazel).
+
+Workspaces bring these repositories in as a dev dependency:
+
+```starlark
+testbed = use_extension("@rules_pyimage//e2e/testbed:extension.bzl", "testbed", dev_dependency = True)
+use_repo(testbed, "pyimage_testbed_python", "pyimage_testbed_rust")
+```
+
+and e2e/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
+repositories are only fetched inside the test bed.
+"""
+
+def _local_python_impl(rctx):
+    python = rctx.which("python3")
+    if not python:
+        fail("python3 not found on PATH; the test bed's provision.sh installs it")
+    res = rctx.execute([python, "-c", "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); print(sysconfig.get_paths()['stdlib'])"])
+    if res.return_code:
+        fail("python3 did not run: " + res.stderr)
+    version, stdlib = res.stdout.strip().split("\n")
+    real = rctx.execute(["readlink", "-f", str(python)]).stdout.strip()
+
+    # Symlinks into the system interpreter: Bazel copies their targets into
+    # runfiles, as it would a downloaded hermetic interpreter.
+    rctx.symlink(real, "bin/python3")
+    rctx.symlink(stdlib, "lib/python" + version)
+    rctx.file("BUILD.bazel", """\
+# CPython {version} of the test bed as an in-build interpreter: like a hermetic
+# rules_python toolchain, its files are part of every py_binary's runfiles.
+load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
+
+package(default_visibility = ["//visibility:public"])
+
+py_runtime(
+    name = "runtime",
+    files = glob(
+        ["lib/python{version}/**"],
+        exclude = ["**/__pycache__/**", "lib/python{version}/site-packages/**", "lib/python{version}/dist-packages/**"],
+    ),
+    interpreter = "bin/python3",
+    python_version = "PY3",
+)
+
+py_runtime_pair(
+    name = "runtime_pair",
+    py3_runtime = ":runtime",
+)
+
+toolchain(
+    name = "toolchain",
+    target_compatible_with = ["@platforms//os:linux", "@platforms//cpu:x86_64"],
+    toolchain = ":runtime_pair",
+    toolchain_type = "@bazel_tools//tools/python:toolchain_type",
+)
+""".format(version = version))
+
+_local_python = repository_rule(implementation = _local_python_impl, local = True, environ = ["PATH"])
+
+def _local_rust_impl(rctx):
+    rustc = rctx.which("rustc")
+    if not rustc:
+        fail("rustc not found on PATH; the test bed's provision.sh installs it")
+    info = rctx.execute([rustc, "-vV"]).stdout
+    triple = [line[len("host: "):] for line in info.split("\n") if line.startswith("host: ")][0].strip()
+    sysroot = rctx.execute([rustc, "--print", "sysroot"]).stdout.strip()
+    rctx.symlink(rustc, "bin/rustc")
+    rctx.symlink(sysroot + "/bin/rustdoc", "bin/rustdoc")
+    rctx.symlink(rctx.which("cargo"), "bin/cargo")
+    libdir = rctx.path(sysroot + "/lib/rustlib/" + triple + "/lib")
+    for f in libdir.readdir():
+        rctx.symlink(f, "lib/rustlib/{}/lib/{}".format(triple, f.basename))
+    cpu = triple.split("-")[0]
+    rctx.file("BUILD.bazel", """\
+# The test bed's rustc as a rules_rust toolchain.
+load("@rules_rust//rust:toolchain.bzl", "rust_stdlib_filegroup", "rust_toolchain")
+
+package(default_visibility = ["//visibility:public"])
+
+filegroup(name = "rustc", srcs = ["bin/rustc"])
+
+filegroup(name = "rustdoc", srcs = ["bin/rustdoc"])
+
+filegroup(name = "cargo", srcs = ["bin/cargo"])
+
+# librustc_driver and libLLVM are found by ld.so; nothing to declare.
+filegroup(name = "rustc_lib", srcs = [])
+
+rust_stdlib_filegroup(
+    name = "rust_std",
+    # current rustc keeps only a metadata stub in .rlib; the .rmeta files matter
+    srcs = glob(["lib/rustlib/{triple}/lib/*." + ext for ext in ["rlib", "rmeta", "so", "a"]], allow_empty = True),
+)
+
+rust_toolchain(
+    name = "rust_toolchain",
+    binary_ext = "",
+    cargo = ":cargo",
+    default_edition = "2021",
+    dylib_ext = ".so",
+    exec_triple = "{triple}",
+    rust_doc = ":rustdoc",
+    rust_std = ":rust_std",
+    rustc = ":rustc",
+    rustc_lib = ":rustc_lib",
+    staticlib_ext = ".a",
+    stdlib_linkflags = ["-ldl", "-lpthread"],
+    target_triple = "{triple}",
+)
+
+toolchain(
+    name = "toolchain",
+    exec_compatible_with = ["@platforms//os:linux", "@platforms//cpu:{cpu}"],
+    target_compatible_with = ["@platforms//os:linux", "@platforms//cpu:{cpu}"],
+    toolchain = ":rust_toolchain",
+    toolchain_type = "@rules_rust//rust:toolchain_type",
+)
+""".format(triple = triple, cpu = cpu))
+
+_local_rust = repository_rule(implementation = _local_rust_impl, local = True, environ = ["PATH"])
+
+def _testbed_impl(_mctx):
+    _local_python(name = "pyimage_testbed_python")
+    _local_rust(name = "pyimage_testbed_rust")
+
+testbed = module_extension(
+    implementation = _testbed_impl,
+    doc = "The test bed's local Python interpreter and Rust compiler as toolchains.",
+)

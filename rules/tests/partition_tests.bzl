@@ -1,0 +1,121 @@
+"""Unit tests for the runfiles partitioning."""
+
+load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
+load("//rules/private:partition.bzl", "assign_repos", "glob_match", "parse_repo_pattern", "pattern_matches", "repo_basename")
+
+def _repo_basename_test(ctx):
+    env = unittest.begin(ctx)
+    asserts.equals(env, "pypi_311_torch", repo_basename("rules_python~~pip~pypi_311_torch"))
+    asserts.equals(env, "pypi_311_torch", repo_basename("rules_python++pip+pypi_311_torch"))
+    asserts.equals(env, "pypi_torch", repo_basename("pypi_torch"))
+    asserts.equals(env, "", repo_basename(""))
+    return unittest.end(env)
+
+repo_basename_test = unittest.make(_repo_basename_test)
+
+def _glob_match_test(ctx):
+    env = unittest.begin(ctx)
+    asserts.true(env, glob_match("nvidia_*", "nvidia_cudnn_cu12"))
+    asserts.true(env, glob_match("*", ""))
+    asserts.true(env, glob_match("a*b*c", "aXXbYYc"))
+    asserts.true(env, glob_match("torch", "torch"))
+    asserts.false(env, glob_match("torch", "torchvision"))
+    asserts.false(env, glob_match("a*b", "ab_"))
+    asserts.false(env, glob_match("ab*ba", "aba"))
+    return unittest.end(env)
+
+glob_match_test = unittest.make(_glob_match_test)
+
+def _pattern_test(ctx):
+    env = unittest.begin(ctx)
+    torch = parse_repo_pattern("@pypi//torch")
+    nvidia = parse_repo_pattern("@pypi//nvidia_*")
+    asserts.equals(env, "pip", torch.kind)
+
+    # rules_python < 0.26 (no version), >= 0.26 Bazel 7 and Bazel 8 names
+    asserts.true(env, pattern_matches(torch, "rules_python~~pip~pypi_torch"))
+    asserts.true(env, pattern_matches(torch, "rules_python~~pip~pypi_311_torch"))
+    asserts.true(env, pattern_matches(torch, "rules_python++pip+pypi_311_torch"))
+    asserts.true(env, pattern_matches(torch, "pypi_torch"))
+    asserts.false(env, pattern_matches(torch, "rules_python~~pip~pypi_311_torchvision"))
+    asserts.false(env, pattern_matches(torch, "rules_python~~pip~other_311_torch"))
+    asserts.true(env, pattern_matches(nvidia, "rules_python++pip+pypi_312_nvidia_cublas_cu12"))
+    asserts.false(env, pattern_matches(nvidia, "rules_python++pip+pypi_312_torch"))
+
+    # dashes and case of a package name are normalised as pip does
+    asserts.true(env, pattern_matches(parse_repo_pattern("@pypi//Typing-Extensions"), "pypi_typing_extensions"))
+    repo = parse_repo_pattern("@local_cuda*")
+    asserts.equals(env, "repo", repo.kind)
+    asserts.true(env, pattern_matches(repo, "_main~_repo_rules~local_cuda_12"))
+    asserts.equals(env, None, parse_repo_pattern("//foo:bar"))
+    asserts.equals(env, None, parse_repo_pattern("torch"))
+    return unittest.end(env)
+
+pattern_test = unittest.make(_pattern_test)
+
+def _assign_test(ctx):
+    env = unittest.begin(ctx)
+    repos = [
+        "",
+        "rules_python~",
+        "rules_python~~pip~pypi_311_torch",
+        "rules_python~~pip~pypi_311_nvidia_cudnn_cu12",
+        "rules_python~~pip~pypi_311_flask",
+        "rules_python~~python~python_3_11_x86_64-unknown-linux-gnu",
+    ]
+    got = assign_repos(
+        repos,
+        ["rules_python~~python~python_3_11_x86_64-unknown-linux-gnu"],
+        {"torch": [parse_repo_pattern("@pypi//torch"), parse_repo_pattern("@pypi//nvidia_*")]},
+        {},
+    )
+    asserts.equals(env, [], got.errors)
+    asserts.equals(env, {
+        "": "app",
+        "rules_python~": "deps",
+        "rules_python~~pip~pypi_311_torch": "torch",
+        "rules_python~~pip~pypi_311_nvidia_cudnn_cu12": "torch",
+        "rules_python~~pip~pypi_311_flask": "deps",
+        "rules_python~~python~python_3_11_x86_64-unknown-linux-gnu": "python",
+    }, got.layer_of)
+
+    # a pip repository whose name looks like an interpreter's stays in deps
+    got = assign_repos(["rules_python~~pip~pypi_311_python_3_11_x86_64_unknown_linux_gnu"], [], {}, {})
+    asserts.equals(env, "deps", got.layer_of["rules_python~~pip~pypi_311_python_3_11_x86_64_unknown_linux_gnu"])
+
+    # groups win over the python split; label-resolved repositories count too
+    got = assign_repos(["interp", "x"], ["interp"], {}, {"runtime": ["interp"]})
+    asserts.equals(env, {"interp": "runtime", "x": "deps"}, got.layer_of)
+    return unittest.end(env)
+
+assign_test = unittest.make(_assign_test)
+
+def _assign_errors_test(ctx):
+    env = unittest.begin(ctx)
+    got = assign_repos(
+        ["rules_python~~pip~pypi_torch"],
+        [],
+        {
+            "a": [parse_repo_pattern("@pypi//torch")],
+            "b": [parse_repo_pattern("@pypi//t*")],
+            "empty": [parse_repo_pattern("@pypi//nothing_here")],
+        },
+        {},
+    )
+    asserts.equals(env, 2, len(got.errors))
+    asserts.true(env, "groups 'a' and 'b'" in got.errors[0], got.errors[0])
+    asserts.true(env, "group 'empty'" in got.errors[1], got.errors[1])
+    asserts.true(env, "`groups`" in got.errors[1])
+    return unittest.end(env)
+
+assign_errors_test = unittest.make(_assign_errors_test)
+
+def partition_test_suite(name):
+    unittest.suite(
+        name,
+        repo_basename_test,
+        glob_match_test,
+        pattern_test,
+        assign_test,
+        assign_errors_test,
+    )
