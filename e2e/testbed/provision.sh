@@ -189,6 +189,27 @@ testbed_exec 'set -e; mkdir -p /root/.cargo/registry/index
     mkdir -p index.crates.io-1949cf8c6b5b557f
     [ -e index.crates.io-6f17d22bba15001f ] || ln -s index.crates.io-1949cf8c6b5b557f index.crates.io-6f17d22bba15001f'
 
+# A real base image for the end-to-end tests: a Debian minbase root file system
+# (with the libraries CPython's extension modules link to) as a deterministic
+# layer tar. The examples build on it; the interpreter comes from the build.
+BASE_TAR="$TESTBED_CACHE/base/debian-sid-minbase.tar.gz"
+if [ ! -s "$BASE_TAR" ]; then
+    step "debootstrap a minbase root file system for the example base image (about 1 min)"
+    MIRROR=$(debian_mirror)
+    timed testbed_exec "set -e
+        rm -rf /var/tmp/base-rootfs
+        debootstrap --variant=minbase --include=libexpat1,libffi8,libsqlite3-0,ca-certificates \
+            sid /var/tmp/base-rootfs $MIRROR >/var/log/testbed-base.log 2>&1 ||
+            { tail -n 20 /var/log/testbed-base.log; exit 1; }
+        rm -rf /var/tmp/base-rootfs/var/cache/apt/archives/*.deb /var/tmp/base-rootfs/var/lib/apt/lists/*
+        mkdir -p $TESTBED_CACHE/base
+        tar -C /var/tmp/base-rootfs --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+            --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* -cf - . |
+            gzip -n -6 > $BASE_TAR.tmp
+        mv $BASE_TAR.tmp $BASE_TAR
+        rm -rf /var/tmp/base-rootfs"
+fi
+
 testbed_exec 'apt-get clean'
 echo "$WANT" >"$STAMP"
 step "ready: $(testbed_exec 'bazel --version 2>/dev/null | head -n1')"

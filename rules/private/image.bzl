@@ -167,17 +167,39 @@ def py_image(
     )
     pushes = []
     for registry, repository in registries.items():
-        for kind, remote_tags in [("latest", ["latest"]), ("tag", version)]:
-            push = "{}_{}_{}".format(push_prefix, registry, kind)
-            oci_push(
-                name = push,
-                image = name,
-                repository = repository,
-                remote_tags = remote_tags,
-                tags = tags,
-                visibility = visibility,
-            )
-            pushes.append(push)
+        latest = "{}_{}_latest".format(push_prefix, registry)
+        oci_push(
+            name = latest,
+            image = name,
+            repository = repository,
+            remote_tags = ["latest"],
+            tags = tags,
+            visibility = visibility,
+        )
+
+        # The version push refuses to run without a version instead of failing
+        # the build, so `bazel build //...` works without --define.
+        versioned = "{}_{}_tag".format(push_prefix, registry)
+        oci_push(
+            name = "_" + versioned,
+            image = name,
+            repository = repository,
+            remote_tags = version,
+            tags = internal_tags,
+        )
+        run_all(
+            name = versioned,
+            targets = ["_" + versioned],
+            require_nonempty = version,
+            require_nonempty_message = "no version tag for {}: pass --define={}=v1.2.3, or set the workspace status key {}".format(
+                versioned,
+                version_define,
+                version_status_key,
+            ),
+            tags = tags,
+            visibility = visibility,
+        )
+        pushes += [latest, versioned]
     run_all(
         name = push_prefix + "_all",
         targets = pushes,

@@ -12,7 +12,12 @@ def _run_all_impl(ctx):
         'export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
         "failed=()",
     ]
-    runfiles = ctx.runfiles()
+    if ctx.file.require_nonempty:
+        lines.append('if [ ! -s "$RUNFILES_DIR/{}" ]; then echo "error: {}" >&2; exit 1; fi'.format(
+            _rlocation(ctx, ctx.file.require_nonempty),
+            ctx.attr.require_nonempty_message.replace('"', '\\"').replace("$", "\\$"),
+        ))
+    runfiles = ctx.runfiles(files = [ctx.file.require_nonempty] if ctx.file.require_nonempty else [])
     for target in ctx.attr.targets:
         exe = target[DefaultInfo].files_to_run.executable
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
@@ -30,6 +35,8 @@ run_all = rule(
     doc = "Runs every executable in `targets` in order, passing the same arguments; fails if any fails.",
     executable = True,
     attrs = {
+        "require_nonempty": attr.label(allow_single_file = True, doc = "Refuse to run unless this file is non-empty."),
+        "require_nonempty_message": attr.string(doc = "Error printed when `require_nonempty` is empty."),
         "targets": attr.label_list(doc = "Executables to run.", mandatory = True, cfg = "target"),
     },
 )

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The example image runs: unpack it with umoci, start it with runc, ask the
+# service over loopback, check the answer. Also checks the layer structure with
+# skopeo and GNU tar rather than with rules_pyimage's own code.
+set -euo pipefail
+IMAGE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+WORK=${TEST_TMPDIR:-$(mktemp -d)}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+skopeo copy -q "oci:$IMAGE" "oci:$WORK/layout:test"
+inspect=$(skopeo inspect "oci:$WORK/layout:test")
+layers=$(jq '.Layers | length' <<<"$inspect")
+[ "$layers" = 4 ] || fail "expected 4 layers (base, python, deps, app), got $layers"
+
+# No file may appear in two of our layers; _repo_mapping must be in the app layer.
+blobs=$(jq -r '.Layers[1:][]' <<<"$inspect")
+: >"$WORK/all.txt"
+i=0
+for digest in $blobs; do
+    i=$((i + 1))
+    tar -tzf "$IMAGE/blobs/sha256/${digest#sha256:}" | grep -v '/$' | sort >"$WORK/layer$i.txt"
+    cat "$WORK/layer$i.txt" >>"$WORK/all.txt"
+done
+dups=$(sort "$WORK/all.txt" | uniq -d | head -5)
+[ -z "$dups" ] || fail "files in more than one layer: $dups"
+grep -q 'app.runfiles/_repo_mapping$' "$WORK/layer3.txt" || fail "_repo_mapping missing from the app layer"
+grep -q '/bin/python3$' "$WORK/layer1.txt" || fail "interpreter missing from the python layer"
+grep -q 'site-packages/flask/__init__.py$' "$WORK/layer2.txt" || fail "flask missing from the deps layer"
+! grep -q '__pycache__' "$WORK/all.txt" || fail "__pycache__ left in a layer"
+
+umoci unpack --image "$WORK/layout:test" "$WORK/bundle" >/dev/null
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Share the host's network namespace so the test reaches the service on loopback.
+jq --arg port "PORT=$PORT" '
+    .process.terminal = false
+    | .process.env += [$port, "HOST=127.0.0.1"]
+    | .linux.namespaces |= map(select(.type != "network"))
+' "$WORK/bundle/config.json" >"$WORK/config.json"
+mv "$WORK/config.json" "$WORK/bundle/config.json"
+[ ! -e "$WORK/bundle/rootfs/usr/bin/python3" ] || fail "the base must not have python3; the image brings its own"
+
+id="pyimage-test-$$"
+runc run -d -b "$WORK/bundle" "$id" >"$WORK/container.log" 2>&1 </dev/null || { cat "$WORK/container.log"; fail "runc run failed"; }
+trap 'runc kill "$id" KILL 2>/dev/null; sleep 0.5; runc delete -f "$id" 2>/dev/null' EXIT
+for _ in $(seq 1 100); do
+    if answer=$(curl -fsS "http://127.0.0.1:$PORT/" 2>/dev/null); then break; fi
+    sleep 0.2
+done
+[ -n "${answer:-}" ] || { cat "$WORK/container.log"; fail "no answer on port $PORT"; }
+echo "answer: $answer"
+[ "$(jq -r .message <<<"$answer")" = "hello from rules_pyimage" ] || fail "unexpected answer: $answer"
+case "$(jq -r .executable <<<"$answer")" in
+/app/*) ;;
+*) fail "the service did not run on the image's own interpreter: $answer" ;;
+esac
+echo "PASS: image runs under runc and answers on loopback"
