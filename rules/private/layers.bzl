@@ -1,7 +1,6 @@
 """py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
 
 load(":partition.bzl", "assign_repos", "parse_repo_pattern", "repo_of", "rlocation")
-load(":toolchain.bzl", "PyImageToolsInfo")
 load(":transition.bzl", "platform_transition")
 
 PyImageLayersInfo = provider(

@@ -7,7 +7,14 @@ Pure functions over plain values (no ctx), so unit tests can drive them.
 _CANONICAL_SEPARATORS = ["~", "+"]
 
 def repo_of(file):
-    """The canonical name of the repository a File belongs to ("" = main)."""
+    """The canonical name of the repository a File belongs to.
+
+    Args:
+        file: a File of the runfiles.
+
+    Returns:
+        The repository's canonical name; "" for the main repository.
+    """
     if file.owner != None:
         return file.owner.workspace_name
     if file.short_path.startswith("../"):
@@ -32,7 +39,15 @@ def repo_basename(repo):
     return repo
 
 def glob_match(pattern, name):
-    """Whether `name` matches `pattern`, where `*` matches any run of characters."""
+    """Whether `name` matches `pattern`, where `*` matches any run of characters.
+
+    Args:
+        pattern: a name with `*` wildcards.
+        name: the name to test.
+
+    Returns:
+        True if it matches.
+    """
     parts = pattern.split("*")
     if len(parts) == 1:
         return pattern == name
@@ -55,7 +70,12 @@ def parse_repo_pattern(pattern):
           repositories named `hub_<package>` or `hub_<pyversion>_<package>`, which
           is how rules_python names its per-package repositories.
       `@repo` or `@repo_*`: repositories by (last component of) name.
-    Returns None when the pattern is not of these forms.
+
+    Args:
+        pattern: the pattern as written in `groups`.
+
+    Returns:
+        A matcher struct, or None when the pattern is not of these forms.
     """
     if not pattern.startswith("@"):
         return None
@@ -69,7 +89,15 @@ def parse_repo_pattern(pattern):
     return struct(kind = "repo", name = repo)
 
 def pattern_matches(matcher, repo):
-    """Whether a parsed pattern matches a canonical repository name."""
+    """Whether a parsed pattern matches a canonical repository name.
+
+    Args:
+        matcher: a struct from parse_repo_pattern.
+        repo: a canonical repository name.
+
+    Returns:
+        True if it matches.
+    """
     base = repo_basename(repo)
     if matcher.kind == "repo":
         return glob_match(matcher.name, base) or glob_match(matcher.name, repo)
