@@ -80,7 +80,7 @@ PACKAGES=(
     # Bazel and the rulesets Debian packages for it
     bazel-bootstrap bazel-rules-python bazel-rules-rust bazel-rules-pkg bazel-lib
     bazel-aspect-bazel-lib bazel-skylib bazel-platforms bazel-rules-cc bazel-rules-java
-    bazel-rules-shell bazel-features bazel-stardoc
+    bazel-rules-shell bazel-features bazel-stardoc bazel-java-tools
     # rules_python's pip helpers, replaced by Debian's (see the stub repos below)
     python3-pip python3-pkg-resources python3-installer
     # Rust, for rules_rust's local toolchain and cargo-bazel

@@ -43,11 +43,17 @@ py_image_layers(
     groups = {"torch": ["@pypi//torch", "@pypi//nvidia_*", "@pypi//triton"]},
 )
 
+filegroup(
+    name = "entrypoint",
+    srcs = [":layers"],
+    output_group = "entrypoint",
+)
+
 oci_image(
     name = "image",
     base = "@debian_slim",
     tars = [":layers"],
-    entrypoint = ":layers.entrypoint",
+    entrypoint = ":entrypoint",
 )
 ```
 
