@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Reproducibility and remote caching, checked with real components:
+#   1. two clones at different paths (so different output bases) build //:image;
+#      the second executes the layer and image actions itself: same digest;
+#   2. nginx (WebDAV) on loopback is the --remote_cache; after the second
+#      clone's output base is wiped, every layer action is a remote cache hit.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=e2e/testbed/common.sh
+. "$REPO/e2e/testbed/common.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+WORK=$(mktemp -d /var/tmp/pyimage-repro.XXXXXX)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/cache" "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events {}
+http {
+    access_log $WORK/nginx/access.log;
+    client_body_temp_path $WORK/nginx/body;
+    server {
+        listen 127.0.0.1:$PORT;
+        root $WORK/cache;
+        location / {
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 0;
+        }
+    }
+}
+EOF
+testbed_mount /var/tmp
+testbed_exec "nginx -c $WORK/nginx/nginx.conf"
+cleanup() {
+    testbed_exec "kill \$(cat $WORK/nginx/nginx.pid) 2>/dev/null" || true
+    for c in a b; do (cd "$WORK/$c" 2>/dev/null && ./bazelw shutdown >/dev/null 2>&1) || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+CACHE=(--remote_cache="http://127.0.0.1:$PORT")
+
+# Clones of the committed tree at two different paths.
+git clone -q "$REPO" "$WORK/a"
+git clone -q "$REPO" "$WORK/b-at-another-path"
+mv "$WORK/b-at-another-path" "$WORK/b"
+digest() { jq -r '.manifests[0].digest' "$1/bazel-bin/image/index.json"; }
+
+echo "== clone a: build, upload to the remote cache"
+(cd "$WORK/a" && ./bazelw build //:image "${CACHE[@]}" 2>&1 | tail -n 3)
+da=$(digest "$WORK/a")
+
+echo "== clone b: build; layer and image actions run here, never from the cache"
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
+    --modify_execution_info=PyImageLayer=+no-remote-cache,OCIImage=+no-remote-cache \
+    --execution_log_json_file="$WORK/b1.json" 2>&1 | tail -n 3)
+db=$(digest "$WORK/b")
+echo "digest a: $da"
+echo "digest b: $db"
+[ "$da" = "$db" ] || fail "the two clones built different images"
+
+count() { # exec log, jq filter -> number of PyImageLayer spawns matching it
+    jq -s "[.[] | select(.mnemonic == \"PyImageLayer\") | select($2)] | length" "$1"
+}
+ran=$(count "$WORK/b1.json" '.remoteCacheHit != true')
+[ "$ran" -ge 3 ] || fail "clone b should have run its layer actions itself (ran $ran)"
+
+echo "== clone b: wipe the output base, build again from the remote cache"
+(cd "$WORK/b" && ./bazelw clean --expunge >/dev/null 2>&1)
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
+    --execution_log_json_file="$WORK/b2.json" 2>&1 | tail -n 3)
+hits=$(count "$WORK/b2.json" '.remoteCacheHit == true')
+total=$(count "$WORK/b2.json" 'true')
+echo "layer actions served by the remote cache: $hits of $total"
+[ "$total" -ge 3 ] && [ "$hits" = "$total" ] || fail "expected every layer action to be a remote cache hit"
+[ "$(digest "$WORK/b")" = "$da" ] || fail "image from the remote cache differs"
+echo "PASS: same digest $da from two paths; $hits/$total layer actions from the remote cache"
