@@ -12,7 +12,8 @@
 //! - [`strip`]: strip profiles and rules; [`tree_strip`] applies them to a directory;
 //!   [`elf`] removes debug sections.
 //! - [`tar`]: the deterministic ustar/PAX header writer.
-//! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s.
+//! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s; [`deflate_scan`]
+//!   finds block boundaries so independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
 //! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done.
 //! - [`paramfile`]: `@paramfile` expansion.
@@ -22,6 +23,7 @@
 pub mod atomic;
 pub mod compress;
 pub mod crc;
+pub mod deflate_scan;
 pub mod descriptor;
 pub mod digest;
 pub mod elf;

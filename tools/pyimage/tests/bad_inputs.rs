@@ -407,8 +407,8 @@ fn layers_without_outputs() {
     );
     c.fails(
         manifest.as_bytes(),
-        &["--compression", "gzip", "--level", "12"],
-        &["--level 12", "0 to 9"],
+        &["--compression", "gzip", "--level", "13"],
+        &["--level 13", "0 to 12"],
     );
 }
 
