@@ -107,6 +107,7 @@ def py_image(
         layer_kwargs["platform"] = platform
     py_image_layers(
         name = layers,
+        base = base,
         binary = binary,
         groups = groups or {},
         split_deps = split_deps,

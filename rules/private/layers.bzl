@@ -62,6 +62,10 @@ Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
 """
 
 _ATTRS = {
+    "base": attr.label(
+        doc = "Optional base image (an OCI image layout). When given, a validation action checks that its architecture matches `platform`.",
+        allow_single_file = True,
+    ),
     "binary": attr.label(
         doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
         mandatory = True,
@@ -113,6 +117,8 @@ _ATTRS = {
         doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
         default = False,
     ),
+    "_aarch64": attr.label(default = "@platforms//cpu:aarch64"),
+    "_x86_64": attr.label(default = "@platforms//cpu:x86_64"),
     "_allowlist_function_transition": attr.label(
         default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
     ),
@@ -187,6 +193,45 @@ def _layer_action(ctx, tools, layer, manifest, inputs, profile):
         toolchain = _TOOLS_TOOLCHAIN,
     )
     return struct(name = layer, blob = blob, descriptor = descriptor, report = report)
+
+_CHECK_BASE = """
+set -eu
+base=$1 want=$2 label=$3 out=$4
+flat() { tr -d ' \\n\\t' < "$1"; }
+blob() { echo "$base/blobs/sha256/${1#sha256:}"; }
+digest=$(flat "$base/index.json" | grep -o '"digest":"sha256:[0-9a-f]*"' | head -n1 | cut -d'"' -f4)
+manifest=$(blob "$digest")
+if flat "$manifest" | grep -q '"manifests":'; then
+    echo "error: base of $label is a multi-platform index; pick the linux/$want image (e.g. the _linux_$want repository of oci.pull)" >&2
+    exit 1
+fi
+config=$(flat "$manifest" | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*')
+arch=$(flat "$(blob "$config")" | grep -o '"architecture":"[^"]*"' | cut -d'"' -f4)
+if [ "$arch" != "$want" ]; then
+    echo "error: base of $label is $arch but \\`platform\\` builds for $want: use a base image for linux/$want, or set \\`platform\\` to the base's" >&2
+    exit 1
+fi
+echo "$arch" > "$out"
+"""
+
+def _check_base(ctx):
+    """A validation action: the base image's architecture matches the platform."""
+    if ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]):
+        want = "arm64"
+    elif ctx.target_platform_has_constraint(ctx.attr._x86_64[platform_common.ConstraintValueInfo]):
+        want = "amd64"
+    else:
+        return []
+    out = ctx.actions.declare_file(ctx.label.name + ".base_check")
+    ctx.actions.run_shell(
+        command = _CHECK_BASE,
+        arguments = [ctx.file.base.path, want, str(ctx.label).removeprefix("@@"), out.path],
+        inputs = [ctx.file.base],
+        outputs = [out],
+        mnemonic = "PyImageBaseCheck",
+        progress_message = "Checking the base platform of %{label}",
+    )
+    return [out]
 
 def _group_repos(ctx):
     """Repositories of the targets in `group_targets`, by group."""
@@ -311,6 +356,7 @@ def _py_image_layers_impl(ctx):
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
             report = depset([report]),
+            _validation = depset(_check_base(ctx) if ctx.file.base else []),
         ),
         PyImageLayersInfo(
             layers = layers,
