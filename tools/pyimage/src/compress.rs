@@ -130,6 +130,9 @@ impl<W: Write + Send> Encoder<W> {
                 // Always use libzstd's multithreaded mode (even with one worker): its
                 // output depends on the parameters, not on the number of workers.
                 encoder.multithread(options.threads.clamp(1, 200) as u32)?;
+                if let Ok(job) = std::env::var("PYIMAGE_ZSTD_JOB") {
+                    encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(job.parse().unwrap()))?;
+                }
                 encoder.include_checksum(false)?;
                 Encoder::Zstd(encoder)
             }
