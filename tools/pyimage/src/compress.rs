@@ -130,9 +130,9 @@ impl<W: Write + Send> Encoder<W> {
                 // Always use libzstd's multithreaded mode (even with one worker): its
                 // output depends on the parameters, not on the number of workers.
                 encoder.multithread(options.threads.clamp(1, 200) as u32)?;
-                if let Ok(job) = std::env::var("PYIMAGE_ZSTD_JOB") {
-                    encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(job.parse().unwrap()))?;
-                }
+                // libzstd's default job (4 windows, 8 MiB at level 3) keeps ~120 MB in
+                // flight on two workers; 4 MiB jobs halve that for ~0.1% in size.
+                encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
                 encoder.include_checksum(false)?;
                 Encoder::Zstd(encoder)
             }
@@ -166,6 +166,9 @@ impl<W: Write + Send> Write for Encoder<W> {
         }
     }
 }
+
+/// Uncompressed bytes per zstd job.
+pub const ZSTD_JOB: u32 = 4 << 20;
 
 /// Uncompressed bytes per parallel gzip block.
 pub const GZIP_BLOCK: usize = 1 << 20;

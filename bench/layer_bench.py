@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Benchmark layer-splitter against the usual ways of packing a Python layer.
+
+Packs the same site-packages directory with every method, N times, and prints a table of
+medians: wall time, CPU time (user + sys), peak RSS, output size, and ratios against
+layer-splitter's gzip output and GNU gzip -6's size. Not a test: it never fails on
+timings.
+
+Inputs are installed from PyPI into a cache directory on first use:
+  (a) "sp":    numpy pandas scipy flask requests sqlalchemy   (~300 MB)
+  (b) "torch": the torch wheel alone, --no-deps                 (~1.2 GB)
+
+Usage:
+  bench/layer_bench.py [--runs 3] [--inputs sp,torch] [--cache DIR] [--splitter PATH]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INPUTS = {
+    "sp": ["numpy", "pandas", "scipy", "flask", "requests", "sqlalchemy"],
+    "torch": ["torch"],
+}
+TOOLS = {"tar": "tar", "gzip": "gzip", "pigz": "pigz", "zstd": "zstd", "bsdtar": "libarchive-tools"}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ensure_tools():
+    missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
+    if not Path("/usr/bin/time").exists():
+        missing.append("time")
+    if not missing:
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log(f"installing {' '.join(missing)} with apt-get")
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+    else:
+        sys.exit(f"missing tools; install the packages: {' '.join(missing)}")
+
+
+def ensure_input(cache: Path, name: str) -> Path:
+    target = cache / f"{name}-site"
+    done = target / ".complete"
+    if done.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    log(f"installing input {name!r} into {target}")
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--target", str(target)]
+    if name == "torch":
+        cmd.append("--no-deps")
+    subprocess.run(cmd + INPUTS[name], check=True)
+    done.touch()
+    return target
+
+
+def build_splitter() -> Path:
+    log("building layer-splitter (release)")
+    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "layer-splitter"], cwd=REPO / "tools", check=True)
+    return REPO / "tools" / "target" / "release" / "layer-splitter"
+
+
+def methods(splitter: Path, manifest: Path, parent: Path, name: str):
+    """(label, shell command writing $OUT) for every method."""
+    ls = f"{splitter} --manifest {manifest} --output layer=$OUT --descriptor layer=$OUT.json"
+    tar = f"tar -cf - -C {parent} {name}"
+    py = (
+        f"{sys.executable} -c \"import tarfile,sys; t=tarfile.open(sys.argv[1],'w:gz',compresslevel=6); "
+        f"t.add(sys.argv[2], arcname='{name}'); t.close()\" $OUT {parent / name}"
+    )
+    return [
+        ("layer-splitter gzip", ls),
+        ("layer-splitter gzip --level 3", f"{ls} --level 3"),
+        ("layer-splitter zstd", f"{ls} --compression zstd"),
+        ("tar | gzip -6", f"{tar} | gzip -6 > $OUT"),
+        ("tar | pigz -6", f"{tar} | pigz -6 > $OUT"),
+        ("tar | zstd -3 -T0", f"{tar} | zstd -q -3 -T0 > $OUT"),
+        ("bsdtar -czf", f"bsdtar -czf $OUT -C {parent} {name}"),
+        ("python tarfile gz", py),
+    ]
+
+
+def measure(cmd: str, out: Path):
+    env = dict(os.environ, OUT=str(out))
+    res = subprocess.run(
+        ["/usr/bin/time", "-v", "sh", "-c", cmd], env=env, capture_output=True, text=True
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"{cmd} failed: {res.stderr[-2000:]}")
+    text = res.stderr
+
+    def field(pattern):
+        return re.search(pattern, text).group(1)
+
+    wall = field(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)")
+    parts = [float(p) for p in wall.split(":")]
+    seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    cpu = float(field(r"User time \(seconds\): (\S+)")) + float(field(r"System time \(seconds\): (\S+)"))
+    rss = int(field(r"Maximum resident set size \(kbytes\): (\d+)"))
+    return seconds, cpu, rss, out.stat().st_size
+
+
+def bench_input(splitter: Path, site: Path, runs: int, scratch: Path):
+    manifest = scratch / "manifest.txt"
+    manifest.write_text(f"tree\tsite-packages\t{site}\n")
+    # Warm the page cache so every method reads from memory.
+    subprocess.run(["tar", "-cf", "/dev/null", "-C", str(site.parent), site.name], check=True)
+    rows = methods(splitter, manifest, site.parent, site.name)
+    results = {label: [] for label, _ in rows}
+    for run in range(runs):
+        # Round-robin, so background load spreads over every method alike.
+        for label, cmd in rows:
+            out = scratch / "out.blob"
+            results[label].append(measure(cmd, out))
+            log(f"  run {run + 1}/{runs} {label}: {results[label][-1][0]:.2f} s")
+            out.unlink()
+    return results
+
+
+def render(name: str, size_in: int, results, runs: int):
+    med = {
+        label: tuple(statistics.median(r[i] for r in rs) for i in range(4)) for label, rs in results.items()
+    }
+    base_wall = med["layer-splitter gzip"][0]
+    ref_size = med["tar | gzip -6"][3]
+    lines = [
+        f"input {name}: {size_in / 1e6:.0f} MB, median of {runs} runs",
+        "",
+        "| method | wall s | vs layer-splitter gzip | CPU s | peak RSS MB | output MB | size vs gzip -6 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, (wall, cpu, rss, size) in med.items():
+        lines.append(
+            f"| {label} | {wall:.2f} | {wall / base_wall:.2f}x | {cpu:.2f} | {rss / 1024:.0f} | "
+            f"{size / 1e6:.1f} | {100 * (size / ref_size - 1):+.2f}% |"
+        )
+    return "\n".join(lines)
+
+
+def tree_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="runs per method (median reported)")
+    parser.add_argument("--inputs", default="sp,torch", help="comma-separated: sp, torch")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pyimage-bench")
+    parser.add_argument("--splitter", type=Path, help="a built layer-splitter (default: cargo build --release)")
+    args = parser.parse_args()
+
+    ensure_tools()
+    splitter = args.splitter or build_splitter()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    print(f"cores: {os.cpu_count()}; layer-splitter: {splitter}\n")
+    for name in args.inputs.split(","):
+        site = ensure_input(args.cache, name)
+        with tempfile.TemporaryDirectory(prefix="layer-bench-") as scratch:
+            results = bench_input(splitter, site, args.runs, Path(scratch))
+        print(render(name, tree_size(site), results, args.runs))
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
