@@ -180,6 +180,42 @@ mod tests {
         assert_eq!(relative_link("a/b/c", "../../a/b/d").unwrap(), "d");
     }
 
+    /// Random links: the relative form never escapes and resolves where the original did.
+    #[test]
+    fn relative_form_resolves_like_the_original() {
+        let parts = ["a", "b", "..", ".", "", "c"];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut pick = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let link: Vec<&str> = (0..1 + pick(4)).map(|_| ["a", "b", "c"][pick(3)]).collect();
+            let link = link.join("/");
+            let mut target: Vec<&str> = (0..pick(6)).map(|_| parts[pick(parts.len())]).collect();
+            if pick(3) == 0 {
+                target.insert(0, "");
+            }
+            let target = target.join("/");
+            if target.is_empty() {
+                continue;
+            }
+            match relative_link(&link, &target) {
+                Some(rel) => {
+                    assert!(!rel.starts_with('/'), "{link} -> {target}: {rel}");
+                    assert_eq!(
+                        resolve_link(&link, &rel),
+                        resolve_link(&link, &target),
+                        "{link} -> {target}: {rel}"
+                    );
+                }
+                None => assert!(resolve_link(&link, &target).is_none()),
+            }
+        }
+    }
+
     #[test]
     fn escaping_links_are_refused() {
         assert!(relative_link("a", "../x").is_none());

@@ -151,10 +151,15 @@ impl Walker<'_> {
             if kind.is_dir() {
                 if let Some(out) = self.out_path(&child_rel) {
                     fs::create_dir(&out).map_err(io_at("creating", &out))?;
-                    fs::set_permissions(&out, fs::Permissions::from_mode(meta.mode() & 0o7777))
-                        .map_err(io_at("setting permissions of", &out))?;
                 }
                 let empty = self.visit(&path, &child_rel)?;
+                if let Some(out) = self.out_path(&child_rel) {
+                    // After the children: a read-only directory must be filled first.
+                    if !(empty && self.rules.removes(&child_rel)) {
+                        fs::set_permissions(&out, fs::Permissions::from_mode(meta.mode() & 0o7777))
+                            .map_err(io_at("setting permissions of", &out))?;
+                    }
+                }
                 if empty && self.rules.removes(&child_rel) {
                     match self.mode {
                         TreeStripMode::InPlace => {

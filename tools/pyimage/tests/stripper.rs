@@ -16,7 +16,10 @@ fn python_tree(root: &Path) {
     for (path, content) in [
         ("lib/python3.11/os.py", "import sys\n"),
         ("lib/python3.11/json/__init__.py", "X = 1\n"),
-        ("lib/python3.11/json/__pycache__/__init__.cpython-311.pyc", "bytecode"),
+        (
+            "lib/python3.11/json/__pycache__/__init__.cpython-311.pyc",
+            "bytecode",
+        ),
         ("lib/python3.11/__pycache__/os.cpython-311.pyc", "bytecode"),
         ("lib/python3.11/test/test_os.py", "def test(): pass\n"),
         ("lib/python3.11/test/support/__init__.py", "support\n"),
@@ -25,9 +28,18 @@ fn python_tree(root: &Path) {
         ("lib/python3.11/idlelib/idle.py", "idle\n"),
         ("lib/python3.11/tkinter/__init__.py", "tk\n"),
         ("lib/python3.11/turtle.py", "import tkinter\n"),
-        ("lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile", "all:\n"),
-        ("lib/python3.11/site-packages/pkg/tests/test_pkg.py", "kept\n"),
-        ("lib/python3.11/site-packages/pkg-1.0.dist-info/RECORD", "kept by the python profile\n"),
+        (
+            "lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile",
+            "all:\n",
+        ),
+        (
+            "lib/python3.11/site-packages/pkg/tests/test_pkg.py",
+            "kept\n",
+        ),
+        (
+            "lib/python3.11/site-packages/pkg-1.0.dist-info/RECORD",
+            "kept by the python profile\n",
+        ),
         ("lib/libpython3.11.a", "!<arch>\n"),
         ("include/python3.11/Python.h", "#define X\n"),
         ("share/man/man1/python3.11.1", ".TH\n"),
@@ -54,9 +66,16 @@ fn listing(root: &Path) -> Vec<String> {
                 out.push(format!("{name}/"));
                 walk(&e.path(), &format!("{name}/"), out);
             } else if meta.file_type().is_symlink() {
-                out.push(format!("{name} -> {}", fs::read_link(e.path()).unwrap().display()));
+                out.push(format!(
+                    "{name} -> {}",
+                    fs::read_link(e.path()).unwrap().display()
+                ));
             } else {
-                out.push(format!("{name} {:o} {}", meta.permissions().mode() & 0o7777, sha256_hex(&fs::read(e.path()).unwrap())));
+                out.push(format!(
+                    "{name} {:o} {}",
+                    meta.permissions().mode() & 0o7777,
+                    sha256_hex(&fs::read(e.path()).unwrap())
+                ));
             }
         }
     }
@@ -80,7 +99,10 @@ const REMOVED: &[&str] = &[
 
 fn check_stripped(tree: &Path) {
     for gone in REMOVED {
-        assert!(fs::symlink_metadata(tree.join(gone)).is_err(), "{gone} should be gone");
+        assert!(
+            fs::symlink_metadata(tree.join(gone)).is_err(),
+            "{gone} should be gone"
+        );
     }
     for kept in [
         "lib/python3.11/os.py",
@@ -94,10 +116,26 @@ fn check_stripped(tree: &Path) {
     ] {
         assert!(tree.join(kept).exists(), "{kept} should stay");
     }
-    assert_eq!(fs::read_link(tree.join("bin/python3")).unwrap(), Path::new("python3.11"));
-    assert_eq!(fs::read_link(tree.join("lib/python3.11/python-link")).unwrap(), Path::new("../../../bin/python3.11"));
-    assert_eq!(fs::metadata(tree.join("bin/python3.11")).unwrap().permissions().mode() & 0o777, 0o755);
-    assert_eq!(String::from_utf8(sh(&format!("'{}'", tree.join("bin/python3").display()))).unwrap(), "python\n");
+    assert_eq!(
+        fs::read_link(tree.join("bin/python3")).unwrap(),
+        Path::new("python3.11")
+    );
+    assert_eq!(
+        fs::read_link(tree.join("lib/python3.11/python-link")).unwrap(),
+        Path::new("../../../bin/python3.11")
+    );
+    assert_eq!(
+        fs::metadata(tree.join("bin/python3.11"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
+    assert_eq!(
+        String::from_utf8(sh(&format!("'{}'", tree.join("bin/python3").display()))).unwrap(),
+        "python\n"
+    );
 }
 
 #[test]
@@ -105,14 +143,25 @@ fn report_changes_nothing() {
     let root = scratch("strip-report");
     python_tree(&root);
     let before = listing(&root);
-    let out = stripper(&["--profile", "python", "--report", &root.display().to_string()]);
+    let out = stripper(&[
+        "--profile",
+        "python",
+        "--report",
+        &root.display().to_string(),
+    ]);
     assert_ok(&out);
     assert_eq!(listing(&root), before);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("would remove"), "{table}");
     let row = |rule: &str| -> Vec<String> {
-        let line = table.lines().find(|l| l.starts_with(rule)).unwrap_or_else(|| panic!("{rule} in {table}"));
-        line.split_whitespace().skip(1).map(str::to_string).collect()
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(rule))
+            .unwrap_or_else(|| panic!("{rule} in {table}"));
+        line.split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
     };
     // test_os.py + support/__init__.py + unittest/test/test_case.py
     assert_eq!(row("python:stdlib-tests"), ["3", &(17 + 8 + 2).to_string()]);
@@ -126,12 +175,23 @@ fn output_dir_and_in_place_agree() {
     python_tree(&root);
     let copy = root.with_extension("out");
     let _ = fs::remove_dir_all(&copy);
-    let out = stripper(&["--profile", "python", "--output-dir", &copy.display().to_string(), &root.display().to_string()]);
+    let out = stripper(&[
+        "--profile",
+        "python",
+        "--output-dir",
+        &copy.display().to_string(),
+        &root.display().to_string(),
+    ]);
     assert_ok(&out);
     check_stripped(&copy);
 
     let before = listing(&root);
-    assert_ok(&stripper(&["--profile", "python", "--in-place", &root.display().to_string()]));
+    assert_ok(&stripper(&[
+        "--profile",
+        "python",
+        "--in-place",
+        &root.display().to_string(),
+    ]));
     assert_ne!(listing(&root), before);
     check_stripped(&root);
     assert_eq!(listing(&root), listing(&copy));
@@ -151,7 +211,9 @@ fn include_and_exclude() {
         "--in-place",
         &root.display().to_string(),
     ]));
-    assert!(root.join("lib/python3.11/test/support/__init__.py").exists());
+    assert!(root
+        .join("lib/python3.11/test/support/__init__.py")
+        .exists());
     assert!(!root.join("lib/python3.11/test/test_os.py").exists());
     assert!(!root.join("lib/python3.11/site-packages/pkg").exists());
     assert!(root.join("lib/python3.11/site-packages").is_dir());
@@ -161,10 +223,21 @@ fn include_and_exclude() {
 fn bad_usage_exits_1() {
     let root = scratch("strip-bad");
     python_tree(&root);
-    let out = stripper(&["--profile", "python", "--report", &root.join("nope").display().to_string()]);
+    let out = stripper(&[
+        "--profile",
+        "python",
+        "--report",
+        &root.join("nope").display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
-    let out = stripper(&["--profile", "python", "--output-dir", &root.display().to_string(), &root.display().to_string()]);
+    let out = stripper(&[
+        "--profile",
+        "python",
+        "--output-dir",
+        &root.display().to_string(),
+        &root.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
     let out = stripper(&["--profile", "python", &root.display().to_string()]);
@@ -183,7 +256,11 @@ fn build_elves(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     write(&dir.join("main.c"), b"int greet(const char *);\nint main(int argc, char **argv) { (void)argv; return greet(argc > 1 ? \"twice\" : \"world\") == 12 ? 0 : 3; }\n");
     let lib = dir.join("lib/libgreet.so");
     let bin = dir.join("bin/hello");
-    sh(&format!("cc -g3 -O1 -shared -fPIC -o '{}' '{}'", lib.display(), dir.join("greet.c").display()));
+    sh(&format!(
+        "cc -g3 -O1 -shared -fPIC -o '{}' '{}'",
+        lib.display(),
+        dir.join("greet.c").display()
+    ));
     sh(&format!(
         "cc -g3 -O1 -o '{}' '{}' -L'{}' -lgreet -Wl,-rpath,'$ORIGIN/../lib'",
         bin.display(),
@@ -208,13 +285,23 @@ fn check_stripped_elves(tree: &Path) {
         let path = tree.join(elf);
         assert_eq!(debug_sections(&path), Vec::<String>::new(), "{elf}");
         // Everything a loader and a symbolizer need is still there.
-        let sections = String::from_utf8(sh(&format!("readelf -S -W '{}'", path.display()))).unwrap();
+        let sections =
+            String::from_utf8(sh(&format!("readelf -S -W '{}'", path.display()))).unwrap();
         for keep in [".dynsym", ".dynamic", ".symtab", ".text"] {
             assert!(sections.contains(keep), "{elf} lost {keep}:\n{sections}");
         }
-        sh(&format!("readelf -d -s --dyn-syms -l -W '{}' > /dev/null", path.display()));
-        let dwarf = sh(&format!("readelf --debug-dump=info '{}' 2>&1", path.display()));
-        assert!(!String::from_utf8_lossy(&dwarf).contains("DW_TAG"), "{elf} still has DWARF");
+        sh(&format!(
+            "readelf -d -s --dyn-syms -l -W '{}' > /dev/null",
+            path.display()
+        ));
+        let dwarf = sh(&format!(
+            "readelf --debug-dump=info '{}' 2>&1",
+            path.display()
+        ));
+        assert!(
+            !String::from_utf8_lossy(&dwarf).contains("DW_TAG"),
+            "{elf} still has DWARF"
+        );
     }
     let out = Command::new(tree.join("bin/hello")).output().unwrap();
     assert!(out.status.success(), "stripped program failed: {out:?}");
@@ -224,32 +311,74 @@ fn check_stripped_elves(tree: &Path) {
 #[test]
 fn strip_debug_keeps_programs_running() {
     let root = scratch("strip-elf");
-    let Some((bin, lib)) = build_elves(&root) else { return };
-    assert!(!debug_sections(&bin).is_empty() && !debug_sections(&lib).is_empty(), "fixture has no debug info");
-    let (bin_size, lib_size) = (fs::metadata(&bin).unwrap().len(), fs::metadata(&lib).unwrap().len());
+    let Some((bin, lib)) = build_elves(&root) else {
+        return;
+    };
+    assert!(
+        !debug_sections(&bin).is_empty() && !debug_sections(&lib).is_empty(),
+        "fixture has no debug info"
+    );
+    let (bin_size, lib_size) = (
+        fs::metadata(&bin).unwrap().len(),
+        fs::metadata(&lib).unwrap().len(),
+    );
 
     let copy = root.with_extension("out");
     let _ = fs::remove_dir_all(&copy);
-    let out = stripper(&["--profile", "none", "--strip-debug", "--output-dir", &copy.display().to_string(), &root.display().to_string()]);
+    let out = stripper(&[
+        "--profile",
+        "none",
+        "--strip-debug",
+        "--output-dir",
+        &copy.display().to_string(),
+        &root.display().to_string(),
+    ]);
     assert_ok(&out);
     check_stripped_elves(&copy);
     assert!(fs::metadata(copy.join("bin/hello")).unwrap().len() < bin_size);
     assert!(fs::metadata(copy.join("lib/libgreet.so")).unwrap().len() < lib_size);
-    assert!(String::from_utf8(out.stdout).unwrap().contains("strip-debug: 2 ELF files"));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("strip-debug: 2 ELF files"));
 
     // In place gives the same bytes, and stripping again changes nothing.
-    assert_ok(&stripper(&["--profile", "none", "--strip-debug", "--in-place", &root.display().to_string()]));
+    assert_ok(&stripper(&[
+        "--profile",
+        "none",
+        "--strip-debug",
+        "--in-place",
+        &root.display().to_string(),
+    ]));
     assert_eq!(listing(&root), listing(&copy));
-    assert_ok(&stripper(&["--profile", "none", "--strip-debug", "--in-place", &root.display().to_string()]));
+    assert_ok(&stripper(&[
+        "--profile",
+        "none",
+        "--strip-debug",
+        "--in-place",
+        &root.display().to_string(),
+    ]));
     assert_eq!(listing(&root), listing(&copy));
-    assert_eq!(fs::metadata(root.join("bin/hello")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        fs::metadata(root.join("bin/hello"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
 }
 
 #[test]
 fn layer_splitter_strip_debug() {
     let root = scratch("layer-elf");
-    let Some(_) = build_elves(&root.join("src")) else { return };
-    fs::write(root.join("manifest.txt"), format!("tree\topt/app\t{}\n", root.join("src").display())).unwrap();
+    let Some(_) = build_elves(&root.join("src")) else {
+        return;
+    };
+    fs::write(
+        root.join("manifest.txt"),
+        format!("tree\topt/app\t{}\n", root.join("src").display()),
+    )
+    .unwrap();
     let blob = root.join("layer.tgz");
     let report = root.join("report.txt");
     let out = splitter(
@@ -267,12 +396,22 @@ fn layer_splitter_strip_debug() {
         ],
     );
     assert_ok(&out);
-    check_descriptor(&blob, &root.join("layer.json"), "application/vnd.oci.image.layer.v1.tar+gzip");
+    check_descriptor(
+        &blob,
+        &root.join("layer.json"),
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    );
     let x = root.join("x");
     fs::create_dir_all(&x).unwrap();
-    sh(&format!("tar -xzf '{}' -C '{}'", blob.display(), x.display()));
+    sh(&format!(
+        "tar -xzf '{}' -C '{}'",
+        blob.display(),
+        x.display()
+    ));
     check_stripped_elves(&x.join("opt/app"));
-    assert!(fs::read_to_string(&report).unwrap().contains("strip-debug: 2 ELF files"));
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains("strip-debug: 2 ELF files"));
 }
 
 /// Modules that cannot be imported on Linux, or whose import needs what the python
@@ -312,11 +451,14 @@ fn pyenv_interpreter_strips_below_40_mb_and_still_imports_its_stdlib() {
     assert_ok(&out);
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
 
-    let size: u64 = String::from_utf8(sh(&format!("find '{}' -type f -printf '%s\\n'", out_dir.display())))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse::<u64>().unwrap())
-        .sum();
+    let size: u64 = String::from_utf8(sh(&format!(
+        "find '{}' -type f -printf '%s\\n'",
+        out_dir.display()
+    )))
+    .unwrap()
+    .lines()
+    .map(|l| l.parse::<u64>().unwrap())
+    .sum();
     eprintln!("stripped interpreter: {:.1} MB", size as f64 / 1e6);
     assert!(size <= 40_000_000, "stripped tree is {size} bytes");
     assert!(debug_sections(&out_dir.join("lib/libpython3.11.so.1.0")).is_empty());
@@ -324,7 +466,10 @@ fn pyenv_interpreter_strips_below_40_mb_and_still_imports_its_stdlib() {
     // Every top-level module left in the stripped stdlib, found from the tree itself.
     let stdlib = out_dir.join("lib/python3.11");
     let mut modules = Vec::new();
-    for entry in fs::read_dir(&stdlib).unwrap().chain(fs::read_dir(stdlib.join("lib-dynload")).unwrap()) {
+    for entry in fs::read_dir(&stdlib)
+        .unwrap()
+        .chain(fs::read_dir(stdlib.join("lib-dynload")).unwrap())
+    {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
@@ -344,8 +489,19 @@ fn pyenv_interpreter_strips_below_40_mb_and_still_imports_its_stdlib() {
     modules.sort();
     modules.dedup();
     assert!(modules.len() > 200, "found only {} modules", modules.len());
-    for gone in ["idlelib", "tkinter", "lib2to3", "ensurepip", "turtledemo", "test", "_tkinter"] {
-        assert!(!modules.contains(&gone.to_string()), "{gone} should have been stripped");
+    for gone in [
+        "idlelib",
+        "tkinter",
+        "lib2to3",
+        "ensurepip",
+        "turtledemo",
+        "test",
+        "_tkinter",
+    ] {
+        assert!(
+            !modules.contains(&gone.to_string()),
+            "{gone} should have been stripped"
+        );
     }
 
     let script = format!(
@@ -383,6 +539,13 @@ print("imported %d modules, %d failed" % ({count}, len(failed)))
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     eprintln!("{stdout}");
-    assert!(run.status.success(), "interpreter failed: {}\n{stdout}", stderr(&run));
-    assert!(stdout.trim_end().ends_with(", 0 failed"), "imports failed:\n{stdout}");
+    assert!(
+        run.status.success(),
+        "interpreter failed: {}\n{stdout}",
+        stderr(&run)
+    );
+    assert!(
+        stdout.trim_end().ends_with(", 0 failed"),
+        "imports failed:\n{stdout}"
+    );
 }
