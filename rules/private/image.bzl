@@ -14,6 +14,7 @@ def py_image(
         name,
         binary,
         base = None,
+        extra_layers = None,
         platform = None,
         groups = None,
         split_deps = False,
@@ -70,6 +71,8 @@ def py_image(
         binary: the `py_binary` (or any executable with runfiles).
         base: an `oci_image` or pulled image to build on. Without one, the image
             starts empty (`os`/`architecture` from `platform`).
+        extra_layers: more layer tars (e.g. a [files_layer](#files_layer) with CA
+            certificates), placed between the base and the python layer.
         platform: platform to build the binary for; default linux/amd64
             (`@rules_pyimage//platforms:linux_amd64`).
         groups: dict of layer name -> repository patterns, e.g.
@@ -136,7 +139,7 @@ def py_image(
     oci_image(
         name = name,
         base = base,
-        tars = [layers],
+        tars = (extra_layers or []) + [layers],
         entrypoint = entrypoint,
         cmd = cmd,
         env = env,

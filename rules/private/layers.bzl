@@ -1,5 +1,6 @@
 """py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
 
+load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action")
 load(":partition.bzl", "assign_repos", "parse_repo_pattern", "repo_of", "rlocation")
 load(":transition.bzl", "platform_transition")
 
@@ -14,9 +15,6 @@ PyImageLayersInfo = provider(
 )
 
 _PY_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
-_TOOLS_TOOLCHAIN = Label("//rules:toolchain_type")
-
-_EXTENSIONS = {"gzip": ".tar.gz", "none": ".tar", "zstd": ".tar.zst"}
 
 _DOC = """Partitions a `py_binary`'s runfiles into image layers, one tar per layer.
 
@@ -70,15 +68,6 @@ _ATTRS = {
         doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
         mandatory = True,
     ),
-    "compression": attr.string(
-        doc = "Layer compression. rules_oci 2.x stores layers as given, so compress here.",
-        default = "gzip",
-        values = ["gzip", "zstd", "none"],
-    ),
-    "compression_level": attr.int(
-        doc = "Compression level; -1 uses the tool's default (gzip 6, zstd 3).",
-        default = -1,
-    ),
     "group_targets": attr.label_keyed_string_dict(
         doc = "Targets (e.g. `@pypi//torch`) mapped to a group name; their repositories go to that group's layer.",
     ),
@@ -88,14 +77,6 @@ _ATTRS = {
         `@hub//package` (a pip package of the hub; `*` wildcards allowed, e.g.
         `@pypi//nvidia_*`) or `@repo` (a repository by name, wildcards allowed).
         Groups take precedence over the python/deps/app split.""",
-    ),
-    "mtime": attr.int(
-        doc = "Modification time of every entry, in seconds since the epoch.",
-        default = 0,
-    ),
-    "owner": attr.string(
-        doc = "`uid:gid` of every entry (e.g. `65532:65532` for a non-root user).",
-        default = "0:0",
     ),
     "platform": attr.label(
         doc = "The platform the binary is built for (default linux/amd64).",
@@ -163,37 +144,6 @@ def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
     ctx.actions.write(manifest, args)
     return manifest
 
-def _layer_action(ctx, tools, layer, manifest, inputs, profile):
-    blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, _EXTENSIONS[ctx.attr.compression]))
-    descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
-    report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
-    args = ctx.actions.args()
-    args.add("--manifest", manifest)
-    args.add("--default-layer", layer)
-    args.add("--output", "{}={}".format(layer, blob.path))
-    args.add("--descriptor", "{}={}".format(layer, descriptor.path))
-    args.add("--report", report)
-    args.add("--compression", ctx.attr.compression)
-    if ctx.attr.compression_level >= 0:
-        args.add("--level", str(ctx.attr.compression_level))
-    args.add("--mtime", str(ctx.attr.mtime))
-    args.add("--owner", ctx.attr.owner)
-    args.add("--allow-empty")
-    if ctx.attr.strip and profile != "none":
-        args.add("--strip-profile", profile)
-        if ctx.attr.strip_debug:
-            args.add("--strip-debug")
-    ctx.actions.run(
-        executable = tools.layer_splitter,
-        arguments = [args],
-        inputs = depset([manifest], transitive = [inputs]),
-        outputs = [blob, descriptor, report],
-        mnemonic = "PyImageLayer",
-        progress_message = "Layering %{label} (" + layer + ")",
-        toolchain = _TOOLS_TOOLCHAIN,
-    )
-    return struct(name = layer, blob = blob, descriptor = descriptor, report = report)
-
 _CHECK_BASE = """
 set -eu
 base=$1 want=$2 label=$3 out=$4
@@ -256,7 +206,7 @@ def _py_image_layers_impl(ctx):
     if runfiles == None:
         fail("binary: {} has no runfiles; give a py_binary (or an executable with runfiles) as `binary`".format(binary.label))
 
-    tools = ctx.toolchains[_TOOLS_TOOLCHAIN].pyimage
+    tools = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage
     workspace_name = ctx.workspace_name
 
     # Where the binary lands in the image.
@@ -330,7 +280,7 @@ def _py_image_layers_impl(ctx):
         manifest = _write_manifest(ctx, name, content, runfiles_dir, workspace_name)
         inputs = depset(content.files + (app_inputs if name == "app" else []))
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
-        layers.append(_layer_action(ctx, tools, name, manifest, inputs, profile))
+        layers.append(layer_action(ctx, tools, name, manifest, inputs, profile))
 
     entrypoint = ([runfiles_dir + "/" + rlocation(interpreter, workspace_name)] if interpreter else []) + [launcher]
     entrypoint_file = ctx.actions.declare_file(ctx.label.name + ".entrypoint")
@@ -369,12 +319,12 @@ def _py_image_layers_impl(ctx):
 py_image_layers = rule(
     implementation = _py_image_layers_impl,
     doc = _DOC,
-    attrs = _ATTRS,
+    attrs = dict(_ATTRS, **COMMON_ATTRS),
     # The whole rule moves to the image's platform, so the Python toolchain it
     # resolves is the one the binary was built with.
     cfg = platform_transition,
     toolchains = [
         config_common.toolchain_type(_PY_TOOLCHAIN, mandatory = False),
-        config_common.toolchain_type(_TOOLS_TOOLCHAIN, mandatory = True),
+        config_common.toolchain_type(TOOLS_TOOLCHAIN, mandatory = True),
     ],
 )

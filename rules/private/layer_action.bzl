@@ -1,0 +1,72 @@
+"""The one action that writes a layer: layer-splitter over a manifest."""
+
+TOOLS_TOOLCHAIN = Label("//rules:toolchain_type")
+
+EXTENSIONS = {"gzip": ".tar.gz", "none": ".tar", "zstd": ".tar.zst"}
+
+COMMON_ATTRS = {
+    "compression": attr.string(
+        doc = "Layer compression. rules_oci 2.x stores layers as given, so compress here.",
+        default = "gzip",
+        values = ["gzip", "zstd", "none"],
+    ),
+    "compression_level": attr.int(
+        doc = "Compression level; -1 uses the tool's default (gzip 6, zstd 3).",
+        default = -1,
+    ),
+    "mtime": attr.int(
+        doc = "Modification time of every entry, in seconds since the epoch.",
+        default = 0,
+    ),
+    "owner": attr.string(
+        doc = "`uid:gid` of every entry (e.g. `65532:65532` for a non-root user).",
+        default = "0:0",
+    ),
+}
+
+def layer_action(ctx, tools, layer, manifest, inputs, profile):
+    """Runs layer-splitter for one layer.
+
+    Reads `compression`, `compression_level`, `mtime`, `owner`, `strip` and
+    `strip_debug` from ctx.attr (every layer rule has them).
+
+    Args:
+        ctx: the rule context.
+        tools: PyImageToolsInfo.
+        layer: layer name; also names the outputs.
+        manifest: the layer-splitter manifest File.
+        inputs: depset of the files the manifest names.
+        profile: strip profile: "python", "site-packages" or "none".
+
+    Returns:
+        struct(name, blob, descriptor, report).
+    """
+    blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, EXTENSIONS[ctx.attr.compression]))
+    descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
+    report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
+    args = ctx.actions.args()
+    args.add("--manifest", manifest)
+    args.add("--default-layer", layer)
+    args.add("--output", "{}={}".format(layer, blob.path))
+    args.add("--descriptor", "{}={}".format(layer, descriptor.path))
+    args.add("--report", report)
+    args.add("--compression", ctx.attr.compression)
+    if ctx.attr.compression_level >= 0:
+        args.add("--level", str(ctx.attr.compression_level))
+    args.add("--mtime", str(ctx.attr.mtime))
+    args.add("--owner", ctx.attr.owner)
+    args.add("--allow-empty")
+    if ctx.attr.strip and profile != "none":
+        args.add("--strip-profile", profile)
+        if ctx.attr.strip_debug:
+            args.add("--strip-debug")
+    ctx.actions.run(
+        executable = tools.layer_splitter,
+        arguments = [args],
+        inputs = depset([manifest], transitive = [inputs]),
+        outputs = [blob, descriptor, report],
+        mnemonic = "PyImageLayer",
+        progress_message = "Layering %{label} (" + layer + ")",
+        toolchain = TOOLS_TOOLCHAIN,
+    )
+    return struct(name = layer, blob = blob, descriptor = descriptor, report = report)
