@@ -40,7 +40,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-CACHE=(--remote_cache="http://127.0.0.1:$PORT")
+# --disk_cache= : only nginx may serve cache hits here, not the shared disk cache.
+CACHE=(--remote_cache="http://127.0.0.1:$PORT" --disk_cache=)
 
 # Clones of the committed tree at two different paths.
 git clone -q "$REPO" "$WORK/a"

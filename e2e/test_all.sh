@@ -87,7 +87,7 @@ for suite in "${SUITES[@]}"; do
     cargo) run_suite "cargo test (tools/)" cargo_tests ;;
     lint) run_suite "buildifier lint" lint ;;
     bazel) run_suite "bazel test //... (root)" bazel_test "$REPO" ;;
-    errors) run_suite "build-time errors" e2e/errors_test.sh ;;
+    errors) run_suite "build-time errors, stamping" e2e/errors_test.sh ;;
     incremental) run_suite "incremental rebuild" e2e/incremental_test.sh ;;
     repro) run_suite "reproducible + remote cache" e2e/repro_test.sh ;;
     e2e)

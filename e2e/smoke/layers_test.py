@@ -9,21 +9,33 @@ RUNFILES = os.environ.get("RUNFILES_DIR") or os.path.abspath(sys.argv[0] + ".run
 
 
 def members(path):
-    with tarfile.open(os.path.join(RUNFILES, path)) as tar:
+    path = os.path.join(RUNFILES, path)
+    if path.endswith(".zst"):
+        # tarfile has no zstd before Python 3.14's compression.zstd; use the zstd CLI.
+        import io
+        import subprocess
+
+        data = subprocess.run(["zstd", "-dc", path], check=True, capture_output=True).stdout
+        tar = tarfile.open(fileobj=io.BytesIO(data))
+    else:
+        tar = tarfile.open(path)
+    with tar:
         return {m.name.lstrip("./"): m for m in tar.getmembers()}
 
 
 def split_args(argv):
-    image, grouped, target = [], [], None
+    lists, current = {"image": []}, "image"
     for arg in argv:
-        if arg == "--grouped":
-            target = grouped
+        if arg.startswith("--"):
+            current = arg[2:]
+            lists[current] = []
         else:
-            (grouped if target is grouped else image).extend(arg.split(" "))
-    return image, grouped
+            lists[current].extend(arg.split(" "))
+    return lists
 
 
-IMAGE, GROUPED = split_args(sys.argv[1:])
+ARGS = split_args(sys.argv[1:])
+IMAGE, GROUPED, SPLIT = ARGS["image"], ARGS["grouped"], ARGS["split"]
 
 
 def layer(paths, name):
@@ -73,6 +85,19 @@ class LayersTest(unittest.TestCase):
         six = layer(GROUPED, "six")
         self.assertTrue(any(n.endswith("site-packages/six.py") for n in six))
         self.assertFalse(any(n.endswith("site-packages/six.py") for n in layer(GROUPED, "deps")))
+
+
+    def test_split_deps_zstd(self):
+        names = [os.path.basename(p).split(".")[0] for p in SPLIT]
+        self.assertEqual(names[0], "python")
+        self.assertEqual(names[-1], "app")
+        deps = names[1:-1]
+        self.assertGreaterEqual(len(deps), 2, names)  # six and the runfiles library at least
+        self.assertTrue(all(n.startswith("deps_") for n in deps), names)
+        self.assertTrue(all(p.endswith(".tar.zst") for p in SPLIT), SPLIT)
+        six = [n for n in deps if n.endswith("six")]
+        self.assertEqual(len(six), 1, deps)
+        self.assertTrue(any(n.endswith("site-packages/six.py") for n in layer(SPLIT, six[0])))
 
 
 if __name__ == "__main__":
