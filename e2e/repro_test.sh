@@ -14,6 +14,8 @@ WORK=$(mktemp -d /var/tmp/pyimage-repro.XXXXXX)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/cache" "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
+# Workers as root: the cache lives in this test's private temporary directory.
+user root;
 worker_processes 1;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log;
@@ -40,8 +42,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-# --disk_cache= : only nginx may serve cache hits here, not the shared disk cache.
-CACHE=(--remote_cache="http://127.0.0.1:$PORT" --disk_cache=)
+CACHE=(--remote_cache="http://127.0.0.1:$PORT")
+# Clone b must not see the test bed's shared disk cache: only nginx may serve it.
+NO_DISK_CACHE=(--disk_cache=)
 
 # Clones of the committed tree at two different paths.
 git clone -q "$REPO" "$WORK/a"
@@ -54,7 +57,7 @@ echo "== clone a: build, upload to the remote cache"
 da=$(digest "$WORK/a")
 
 echo "== clone b: build; layer and image actions run here, never from the cache"
-(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" "${NO_DISK_CACHE[@]}" \
     --modify_execution_info=PyImageLayer=+no-remote-cache,OCIImage=+no-remote-cache \
     --execution_log_json_file="$WORK/b1.json" 2>&1 | tail -n 3)
 db=$(digest "$WORK/b")
@@ -70,11 +73,12 @@ ran=$(count "$WORK/b1.json" '.remoteCacheHit != true')
 
 echo "== clone b: wipe the output base, build again from the remote cache"
 (cd "$WORK/b" && ./bazelw clean --expunge >/dev/null 2>&1)
-(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" "${NO_DISK_CACHE[@]}" \
     --execution_log_json_file="$WORK/b2.json" 2>&1 | tail -n 3)
 hits=$(count "$WORK/b2.json" '.remoteCacheHit == true')
 total=$(count "$WORK/b2.json" 'true')
 echo "layer actions served by the remote cache: $hits of $total"
+echo "all actions served by the remote cache: $(jq -s '[.[] | select(.remoteCacheHit == true)] | length' "$WORK/b2.json") of $(jq -s 'length' "$WORK/b2.json")"
 [ "$total" -ge 3 ] && [ "$hits" = "$total" ] || fail "expected every layer action to be a remote cache hit"
 [ "$(digest "$WORK/b")" = "$da" ] || fail "image from the remote cache differs"
 echo "PASS: same digest $da from two paths; $hits/$total layer actions from the remote cache"
