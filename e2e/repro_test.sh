@@ -10,7 +10,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/e2e/testbed/common.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-WORK=$(mktemp -d /var/tmp/pyimage-repro.XXXXXX)
+# Below the test bed's cache directory, which the chroot sees at the same path.
+mkdir -p "$TESTBED_CACHE/tmp"
+WORK=$(mktemp -d "$TESTBED_CACHE/tmp/repro.XXXXXX")
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/cache" "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
@@ -34,7 +36,7 @@ http {
     }
 }
 EOF
-testbed_mount /var/tmp
+testbed_mount
 testbed_exec "nginx -c $WORK/nginx/nginx.conf"
 cleanup() {
     testbed_exec "kill \$(cat $WORK/nginx/nginx.pid) 2>/dev/null" || true

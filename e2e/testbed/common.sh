@@ -15,6 +15,9 @@ die() {
 _bind_same_path() { # host directory -> same path inside the chroot
     local dir=$1
     mkdir -p "$dir" "$TESTBED_ROOT$dir"
+    # Already the same directory inside (e.g. below the bound cache directory):
+    # binding it again would make it a mount point that cannot be removed.
+    [ "$TESTBED_ROOT$dir" -ef "$dir" ] && return 0
     mountpoint -q "$TESTBED_ROOT$dir" || mount --bind "$dir" "$TESTBED_ROOT$dir"
 }
 
