@@ -3,7 +3,7 @@
 # (Debian's docker-registry) on loopback, read it back with skopeo, and check
 # that the manifest digest and every layer digest equal what was built.
 set -euo pipefail
-IMAGE=$1 PUSH=$2 PUSH_TAG=$3
+IMAGE=$1 PUSH=$2 PUSH_TAG=$3 RUN_IMAGE=$4
 WORK=${TEST_TMPDIR:-$(mktemp -d)}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -43,6 +43,9 @@ if "$PUSH_TAG" --repository "$REPO" >"$WORK/tag.log" 2>&1; then
     fail "push without a version tag should have failed"
 fi
 grep -q -- "--define=VERSION=" "$WORK/tag.log" || fail "unhelpful error: $(cat "$WORK/tag.log")"
+
+# The pulled image runs.
+"$RUN_IMAGE" "$WORK/pulled" 4 "hello from rules_pyimage"
 
 # Nothing printed may look like a credential.
 ! grep -qiE 'password|authorization|token' "$WORK/push.log" || fail "push output mentions credentials"
