@@ -19,7 +19,7 @@ trap cleanup EXIT
 layers_rerun() { # target -> names of the layer blobs written by the build
     ./bazelw build "$1" --execution_log_json_file="$WORK/exec.json" >"$WORK/build.log" 2>&1 ||
         { cat "$WORK/build.log"; exit 1; }
-    jq -rs '[.[] | select(.mnemonic == "PyImageLayer" and .remoteCacheHit != true)
+    jq -rs '[.[] | select(.mnemonic == "PyImageLayer" and .cacheHit != true)
              | .actualOutputs[].path | select(test("\\.tar(\\.gz|\\.zst)?$")) | split("/")[-1]]
             | sort | join(" ")' "$WORK/exec.json"
 }

@@ -70,17 +70,17 @@ echo "digest b: $db"
 count() { # exec log, jq filter -> number of PyImageLayer spawns matching it
     jq -s "[.[] | select(.mnemonic == \"PyImageLayer\") | select($2)] | length" "$1"
 }
-ran=$(count "$WORK/b1.json" '.remoteCacheHit != true')
+ran=$(count "$WORK/b1.json" '.cacheHit != true')
 [ "$ran" -ge 3 ] || fail "clone b should have run its layer actions itself (ran $ran)"
 
 echo "== clone b: wipe the output base, build again from the remote cache"
 (cd "$WORK/b" && ./bazelw clean --expunge >/dev/null 2>&1)
 (cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" "${NO_DISK_CACHE[@]}" \
     --execution_log_json_file="$WORK/b2.json" 2>&1 | tail -n 3)
-hits=$(count "$WORK/b2.json" '.remoteCacheHit == true')
+hits=$(count "$WORK/b2.json" '.runner == "remote cache hit"')
 total=$(count "$WORK/b2.json" 'true')
 echo "layer actions served by the remote cache: $hits of $total"
-echo "all actions served by the remote cache: $(jq -s '[.[] | select(.remoteCacheHit == true)] | length' "$WORK/b2.json") of $(jq -s 'length' "$WORK/b2.json")"
+echo "all actions served by the remote cache: $(jq -s '[.[] | select(.runner == "remote cache hit")] | length' "$WORK/b2.json") of $(jq -s 'length' "$WORK/b2.json")"
 [ "$total" -ge 3 ] && [ "$hits" = "$total" ] || fail "expected every layer action to be a remote cache hit"
 [ "$(digest "$WORK/b")" = "$da" ] || fail "image from the remote cache differs"
 echo "PASS: same digest $da from two paths; $hits/$total layer actions from the remote cache"

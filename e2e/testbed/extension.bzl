@@ -4,7 +4,7 @@ Workspaces bring these repositories in as a dev dependency:
 
 ```starlark
 testbed = use_extension("@rules_pyimage//e2e/testbed:extension.bzl", "testbed", dev_dependency = True)
-use_repo(testbed, "pyimage_testbed_base", "pyimage_testbed_python", "pyimage_testbed_rust")
+use_repo(testbed, "pyimage_testbed_base", "pyimage_testbed_base_python", "pyimage_testbed_python", "pyimage_testbed_rust")
 ```
 
 and e2e/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
@@ -49,7 +49,11 @@ py_runtime_pair(
 
 toolchain(
     name = "toolchain",
-    target_compatible_with = ["@platforms//os:linux", "@platforms//cpu:x86_64"],
+    target_compatible_with = [
+        "@platforms//os:linux",
+        "@platforms//cpu:x86_64",
+        "@rules_pyimage//platforms:python_in_image",
+    ],
     toolchain = ":runtime_pair",
     toolchain_type = "@bazel_tools//tools/python:toolchain_type",
 )
@@ -120,21 +124,30 @@ toolchain(
 _local_rust = repository_rule(implementation = _local_rust_impl, local = True, environ = ["PATH"])
 
 def _base_rootfs_impl(rctx):
-    tar = rctx.os.environ.get("PYIMAGE_TESTBED_BASE", "/var/cache/rules_pyimage/base/debian-sid-minbase.tar.gz")
+    tar = "{}/base/debian-sid-{}.tar.gz".format(
+        rctx.os.environ.get("PYIMAGE_TESTBED_CACHE", "/var/cache/rules_pyimage"),
+        rctx.attr.flavour,
+    )
     if not rctx.path(tar).exists:
         fail("{} is missing: run e2e/testbed/provision.sh (./bazelw does) to create the test bed's base root file system".format(tar))
     rctx.symlink(tar, "rootfs.tar.gz")
     rctx.file("BUILD.bazel", """\
-# A Debian sid minbase root file system as one layer (made by e2e/testbed/provision.sh).
+# A Debian sid {flavour} root file system as one layer (made by e2e/testbed/provision.sh).
 exports_files(["rootfs.tar.gz"], visibility = ["//visibility:public"])
-""")
+""".format(flavour = rctx.attr.flavour))
 
-_base_rootfs = repository_rule(implementation = _base_rootfs_impl, local = True, environ = ["PYIMAGE_TESTBED_BASE"])
+_base_rootfs = repository_rule(
+    implementation = _base_rootfs_impl,
+    attrs = {"flavour": attr.string(mandatory = True)},
+    local = True,
+    environ = ["PYIMAGE_TESTBED_CACHE"],
+)
 
 def _testbed_impl(_mctx):
     _local_python(name = "pyimage_testbed_python")
     _local_rust(name = "pyimage_testbed_rust")
-    _base_rootfs(name = "pyimage_testbed_base")
+    _base_rootfs(name = "pyimage_testbed_base", flavour = "minbase")
+    _base_rootfs(name = "pyimage_testbed_base_python", flavour = "minbase-python")
 
 testbed = module_extension(
     implementation = _testbed_impl,

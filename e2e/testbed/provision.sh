@@ -189,26 +189,28 @@ testbed_exec 'set -e; mkdir -p /root/.cargo/registry/index
     mkdir -p index.crates.io-1949cf8c6b5b557f
     [ -e index.crates.io-6f17d22bba15001f ] || ln -s index.crates.io-1949cf8c6b5b557f index.crates.io-6f17d22bba15001f'
 
-# A real base image for the end-to-end tests: a Debian minbase root file system
-# (with the libraries CPython's extension modules link to) as a deterministic
-# layer tar. The examples build on it; the interpreter comes from the build.
-BASE_TAR="$TESTBED_CACHE/base/debian-sid-minbase.tar.gz"
-if [ ! -s "$BASE_TAR" ]; then
-    step "debootstrap a minbase root file system for the example base image (about 1 min)"
-    MIRROR=$(debian_mirror)
+# Real base images for the end-to-end tests: Debian minbase root file systems
+# as deterministic layer tars. "minbase" has no Python (images bring their own
+# interpreter); "minbase-python" has Debian's python3 for images that use it.
+make_base_rootfs() { # name, extra packages
+    local tar="$TESTBED_CACHE/base/debian-sid-$1.tar.gz"
+    [ -s "$tar" ] && return 0
+    step "debootstrap the $1 root file system for the example base images (about 1 min)"
     timed testbed_exec "set -e
         rm -rf /var/tmp/base-rootfs
-        debootstrap --variant=minbase --include=libexpat1,libffi8,libsqlite3-0,ca-certificates \
-            sid /var/tmp/base-rootfs $MIRROR >/var/log/testbed-base.log 2>&1 ||
+        debootstrap --variant=minbase --include=$2 \
+            sid /var/tmp/base-rootfs $(debian_mirror) >/var/log/testbed-base.log 2>&1 ||
             { tail -n 20 /var/log/testbed-base.log; exit 1; }
         rm -rf /var/tmp/base-rootfs/var/cache/apt/archives/*.deb /var/tmp/base-rootfs/var/lib/apt/lists/*
         mkdir -p $TESTBED_CACHE/base
         tar -C /var/tmp/base-rootfs --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
             --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* -cf - . |
-            gzip -n -6 > $BASE_TAR.tmp
-        mv $BASE_TAR.tmp $BASE_TAR
+            gzip -n -6 > $tar.tmp
+        mv $tar.tmp $tar
         rm -rf /var/tmp/base-rootfs"
-fi
+}
+make_base_rootfs minbase libexpat1,libffi8,libsqlite3-0,ca-certificates
+make_base_rootfs minbase-python python3,ca-certificates
 
 testbed_exec 'apt-get clean'
 echo "$WANT" >"$STAMP"

@@ -45,7 +45,7 @@ fi
 grep -q -- "--define=VERSION=" "$WORK/tag.log" || fail "unhelpful error: $(cat "$WORK/tag.log")"
 
 # The pulled image runs.
-"$RUN_IMAGE" "$WORK/pulled" 4 "hello from rules_pyimage"
+"$RUN_IMAGE" "$WORK/pulled" 4 python,deps,app "hello from rules_pyimage"
 
 # Nothing printed may look like a credential.
 ! grep -qiE 'password|authorization|token' "$WORK/push.log" || fail "push output mentions credentials"

@@ -3,13 +3,15 @@
 # service over loopback, check the answer. Also checks the layer structure with
 # skopeo and GNU tar rather than with rules_pyimage's own code.
 #
-#   run_image.sh IMAGE_LAYOUT EXPECTED_LAYER_COUNT EXPECTED_TEXT...
-# The last three layers must be python, deps and app; every EXPECTED_TEXT must
-# appear in the service's answer to GET /.
+#   run_image.sh IMAGE_LAYOUT EXPECTED_LAYER_COUNT OUR_LAYERS EXPECTED_TEXT...
+# OUR_LAYERS names the top layers, e.g. "python,deps,app" or "deps,app" when
+# the base provides Python; every EXPECTED_TEXT must appear in the service's
+# answer to GET /.
 set -euo pipefail
 IMAGE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 WANT_LAYERS=$2
-shift 2
+IFS=, read -r -a OURS <<<"$3"
+shift 3
 WORK=${TEST_TMPDIR:-$(mktemp -d)}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -19,19 +21,23 @@ layers=$(jq '.Layers | length' <<<"$inspect")
 [ "$layers" = "$WANT_LAYERS" ] || fail "expected $WANT_LAYERS layers, got $layers"
 
 # No file may appear in two of our layers; _repo_mapping must be in the app layer.
-blobs=$(jq -r '.Layers[-3:][]' <<<"$inspect")
+blobs=$(jq -r --argjson n "${#OURS[@]}" '.Layers[-$n:][]' <<<"$inspect")
 : >"$WORK/all.txt"
 i=0
 for digest in $blobs; do
+    tar -tzf "$IMAGE/blobs/sha256/${digest#sha256:}" | grep -v '/$' | sort >"$WORK/${OURS[$i]}.txt"
+    cat "$WORK/${OURS[$i]}.txt" >>"$WORK/all.txt"
     i=$((i + 1))
-    tar -tzf "$IMAGE/blobs/sha256/${digest#sha256:}" | grep -v '/$' | sort >"$WORK/layer$i.txt"
-    cat "$WORK/layer$i.txt" >>"$WORK/all.txt"
 done
 dups=$(sort "$WORK/all.txt" | uniq -d | head -5)
 [ -z "$dups" ] || fail "files in more than one layer: $dups"
-grep -q '\.runfiles/_repo_mapping$' "$WORK/layer3.txt" || fail "_repo_mapping missing from the app layer"
-grep -q '/bin/python3$' "$WORK/layer1.txt" || fail "interpreter missing from the python layer"
-grep -q 'site-packages/flask/__init__.py$' "$WORK/layer2.txt" || fail "flask missing from the deps layer"
+grep -q '\.runfiles/_repo_mapping$' "$WORK/app.txt" || fail "_repo_mapping missing from the app layer"
+grep -q 'site-packages/flask/__init__.py$' "$WORK/deps.txt" || fail "flask missing from the deps layer"
+if [ -f "$WORK/python.txt" ]; then
+    grep -q '/bin/python3$' "$WORK/python.txt" || fail "interpreter missing from the python layer"
+else
+    ! grep -q '/bin/python3$' "$WORK/all.txt" || fail "an interpreter was layered although the base provides one"
+fi
 ! grep -q '__pycache__' "$WORK/all.txt" || fail "__pycache__ left in a layer"
 
 umoci unpack --image "$WORK/layout:test" "$WORK/bundle" >/dev/null
@@ -43,7 +49,9 @@ jq --arg port "PORT=$PORT" '
     | .linux.namespaces |= map(select(.type != "network"))
 ' "$WORK/bundle/config.json" >"$WORK/config.json"
 mv "$WORK/config.json" "$WORK/bundle/config.json"
-[ ! -e "$WORK/bundle/rootfs/usr/bin/python3" ] || fail "the base must not have python3; the image brings its own"
+if [ -f "$WORK/python.txt" ]; then
+    [ ! -e "$WORK/bundle/rootfs/usr/bin/python3" ] || fail "the base must not have python3; the image brings its own"
+fi
 
 id="pyimage-test-$$"
 runc run -d -b "$WORK/bundle" "$id" >"$WORK/container.log" 2>&1 </dev/null || { cat "$WORK/container.log"; fail "runc run failed"; }
