@@ -251,7 +251,7 @@ impl<W: Write> ParallelGzip<W> {
             pool,
             inline,
             pending: VecDeque::new(),
-            max_pending: 2 * threads,
+            max_pending: 4 * threads + 4,
             crc: 0,
             len: 0,
         })
@@ -350,7 +350,7 @@ fn new_compressor(level: i32) -> io::Result<Compressor> {
 }
 
 fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
-    let (jobs, queue) = mpsc::sync_channel::<Job>(threads);
+    let (jobs, queue) = mpsc::sync_channel::<Job>(2 * threads);
     let queue = Arc::new(Mutex::new(queue));
     let mut workers = Vec::with_capacity(threads);
     for i in 0..threads {
