@@ -91,6 +91,20 @@ pub fn strip_tree(
             ));
         }
         fs::create_dir_all(out).map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+        let (root_abs, out_abs) = (fs::canonicalize(root), fs::canonicalize(out));
+        if let (Ok(root_abs), Ok(out_abs)) = (root_abs, out_abs) {
+            if out_abs.starts_with(&root_abs) {
+                let _ = fs::remove_dir(out);
+                return Err(Error::io(
+                    format!(
+                        "output directory {} is inside {}; write the copy outside the tree",
+                        out.display(),
+                        root.display()
+                    ),
+                    io::Error::from(io::ErrorKind::InvalidInput),
+                ));
+            }
+        }
     }
     let mut walker = Walker {
         rules,

@@ -240,6 +240,20 @@ fn bad_usage_exits_1() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    let inside = root.join("inside");
+    let out = stripper(&[
+        "--profile",
+        "python",
+        "--output-dir",
+        &inside.display().to_string(),
+        &root.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("inside"), "{}", stderr(&out));
+    assert!(
+        !inside.exists(),
+        "the refused output directory is left behind"
+    );
     let out = stripper(&["--profile", "python", &root.display().to_string()]);
     assert_eq!(out.status.code(), Some(2), "a mode is required");
 }

@@ -118,7 +118,7 @@ fn run() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
+        n => n.min(256),
     };
     let config = SplitConfig {
         manifest: args.manifest,
