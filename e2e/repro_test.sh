@@ -44,9 +44,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-CACHE=(--remote_cache="http://127.0.0.1:$PORT")
-# Clone b must not see the test bed's shared disk cache: only nginx may serve it.
-NO_DISK_CACHE=(--disk_cache=)
+# Without the test bed's shared disk cache: only nginx may serve (and, for
+# clone a, receive) results here.
+CACHE=(--remote_cache="http://127.0.0.1:$PORT" --disk_cache=)
 
 # Clones of the committed tree at two different paths.
 git clone -q "$REPO" "$WORK/a"
@@ -59,7 +59,7 @@ echo "== clone a: build, upload to the remote cache"
 da=$(digest "$WORK/a")
 
 echo "== clone b: build; layer and image actions run here, never from the cache"
-(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" "${NO_DISK_CACHE[@]}" \
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
     --modify_execution_info=PyImageLayer=+no-remote-cache,OCIImage=+no-remote-cache \
     --execution_log_json_file="$WORK/b1.json" 2>&1 | tail -n 3)
 db=$(digest "$WORK/b")
@@ -75,7 +75,7 @@ ran=$(count "$WORK/b1.json" '.cacheHit != true')
 
 echo "== clone b: wipe the output base, build again from the remote cache"
 (cd "$WORK/b" && ./bazelw clean --expunge >/dev/null 2>&1)
-(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" "${NO_DISK_CACHE[@]}" \
+(cd "$WORK/b" && ./bazelw build //:image "${CACHE[@]}" \
     --execution_log_json_file="$WORK/b2.json" 2>&1 | tail -n 3)
 hits=$(count "$WORK/b2.json" '.runner == "remote cache hit"')
 total=$(count "$WORK/b2.json" 'true')
