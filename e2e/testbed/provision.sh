@@ -172,7 +172,7 @@ fi
 # crate_universe's generator, built from the exact sources Debian ships with
 # rules_rust, so the Starlark and the binary always agree.
 if [ ! -x "$TESTBED_ROOT/usr/local/bin/cargo-bazel" ]; then
-    step "building cargo-bazel from Debian's rules_rust sources (about 4 min on 2 cores)"
+    step "building cargo-bazel from Debian's rules_rust sources (about 7 min on 2 cores)"
     timed testbed_exec 'set -e
         rm -rf /root/build/cargo-bazel; mkdir -p /root/build
         cp -r /usr/share/bazel/rules/rust/crate_universe /root/build/cargo-bazel

@@ -226,6 +226,9 @@ def _py_image_layers_impl(ctx):
     files_by_repo = {}
     for f in runfiles.files.to_list():
         files_by_repo.setdefault(repo_of(f), []).append(f)
+    for group in list(ctx.attr.groups.keys()) + list(ctx.attr.group_targets.values()):
+        if group in ["python", "deps", "app"] or group.startswith("deps_"):
+            fail("groups: '{}' is the name of a built-in layer; give the group another name (e.g. '{}_libs')".format(group, group))
     patterns = {}
     for group, group_patterns in ctx.attr.groups.items():
         parsed = []
