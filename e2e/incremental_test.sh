@@ -36,7 +36,7 @@ check() { # target, file to edit, text to append, expected rebuilt layers
 }
 
 # A real registry, to see what a push after an app edit uploads.
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
     "$WORK/registry" "$PORT" >"$WORK/registry.yml"
 testbed_exec "docker-registry serve $WORK/registry.yml >$WORK/registry.log 2>&1 & echo \$! > $WORK/registry.pid"

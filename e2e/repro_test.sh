@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # Below the test bed's cache directory, which the chroot sees at the same path.
 mkdir -p "$TESTBED_CACHE/tmp"
 WORK=$(mktemp -d "$TESTBED_CACHE/tmp/repro.XXXXXX")
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 mkdir -p "$WORK/cache" "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 # Workers as root: the cache lives in this test's private temporary directory.

@@ -52,3 +52,8 @@ testbed_exec() {
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         ${env[@]+"${env[@]}"} /bin/bash -c "$cmd"
 }
+
+# A free TCP port on loopback, for the registries and caches the e2e scripts start.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

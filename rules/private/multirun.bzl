@@ -1,7 +1,6 @@
 """Run several executables in turn; fail if any fails."""
 
-def _rlocation(ctx, f):
-    return f.short_path[3:] if f.short_path.startswith("../") else ctx.workspace_name + "/" + f.short_path
+load(":partition.bzl", "rlocation")
 
 def _run_all_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
@@ -14,7 +13,7 @@ def _run_all_impl(ctx):
     ]
     if ctx.file.require_nonempty:
         lines.append('if [ ! -s "$RUNFILES_DIR/{}" ]; then echo "error: {}" >&2; exit 1; fi'.format(
-            _rlocation(ctx, ctx.file.require_nonempty),
+            rlocation(ctx.file.require_nonempty, ctx.workspace_name),
             ctx.attr.require_nonempty_message.replace('"', '\\"').replace("$", "\\$"),
         ))
     runfiles = ctx.runfiles(files = [ctx.file.require_nonempty] if ctx.file.require_nonempty else [])
@@ -23,7 +22,7 @@ def _run_all_impl(ctx):
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
         lines.append('echo "== {label}" >&2; "$RUNFILES_DIR/{path}" "$@" || failed+=("{label}")'.format(
             label = target.label,
-            path = _rlocation(ctx, exe),
+            path = rlocation(exe, ctx.workspace_name),
         ))
         runfiles = runfiles.merge(ctx.runfiles(files = [exe]))
     lines.append('[ ${#failed[@]} -eq 0 ] || { printf "error: failed: %s\\n" "${failed[@]}" >&2; exit 1; }')
