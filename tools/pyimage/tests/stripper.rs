@@ -458,6 +458,12 @@ fn pyenv_interpreter_strips_below_40_mb_and_still_imports_its_stdlib() {
         "--strip-debug",
         "--exclude",
         "lib/python3.11/site-packages/*",
+        // Console scripts and binaries that packages installed next to the interpreter
+        // (pip's `bin/`) are no more the interpreter than site-packages is.
+        "--exclude",
+        "bin/*",
+        "--include",
+        "bin/python*",
         "--output-dir",
         &out_dir.display().to_string(),
         &pyenv.display().to_string(),
