@@ -91,7 +91,7 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        if state % 4 == 0 {
+        if state & 3 == 0 {
             out.extend_from_slice(&state.to_le_bytes());
         } else {
             out.extend_from_slice(b"def f(x):\n    return x + 1\n");
