@@ -1,6 +1,7 @@
 //! Fuzzes the manifest parser and the path rules it relies on: any input gives `Ok` or
 //! `Err`, never a panic; accepted destinations are normalised; a symlink target rewritten
-//! to its relative form resolves to the same in-image path as the original.
+//! to its relative form resolves to the same in-image path as the original; a `link`
+//! entry names a non-empty source.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,11 +15,15 @@ fuzz_target!(|data: &[u8]| {
     for line in lines {
         let dest = line.entry.dest();
         assert_eq!(normalize_dest(dest).as_deref(), Ok(dest));
-        if let ManifestEntry::Symlink { dest, target } = &line.entry {
-            if let Some(relative) = relative_link(dest, target) {
-                assert!(!relative.starts_with('/'));
-                assert_eq!(resolve_link(dest, &relative), resolve_link(dest, target));
+        match &line.entry {
+            ManifestEntry::Symlink { dest, target } => {
+                if let Some(relative) = relative_link(dest, target) {
+                    assert!(!relative.starts_with('/'));
+                    assert_eq!(resolve_link(dest, &relative), resolve_link(dest, target));
+                }
             }
+            ManifestEntry::Link { src, .. } => assert!(!src.as_os_str().is_empty()),
+            _ => {}
         }
     }
 });

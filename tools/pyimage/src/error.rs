@@ -145,6 +145,19 @@ pub enum Error {
         actual: u64,
     },
 
+    /// A `link` entry's source symlink has a target no image symlink can have.
+    #[error("{dest}: source symlink {src} points to {target:?}, which {reason}; change the symlink's target")]
+    BadLinkTarget {
+        /// In-image destination.
+        dest: String,
+        /// The symlink on disk.
+        src: PathBuf,
+        /// Its target (invalid UTF-8 replaced).
+        target: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
     /// A symlink target leaves the image root.
     #[error("symlink {dest} points to {target:?}, which is outside the image root; use a target that stays inside the image")]
     SymlinkEscapes {

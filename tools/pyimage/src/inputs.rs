@@ -124,29 +124,13 @@ impl Collector<'_> {
                 self.walk(src, dest, "", &origin, &mut stack)
             }
             ManifestEntry::Symlink { dest, target } => {
-                if let Some(root) = &self.options.host_root {
-                    if target.starts_with('/')
-                        && root != Path::new("/")
-                        && Path::new(target).starts_with(root)
-                    {
-                        return Err(Error::HostPathSymlink {
-                            dest: dest.clone(),
-                            target: target.clone(),
-                        });
-                    }
-                }
-                let relative =
-                    relative_link(dest, target).ok_or_else(|| Error::SymlinkEscapes {
-                        dest: dest.clone(),
-                        target: target.clone(),
-                    })?;
                 let origin = format!("manifest line {n} (symlink to {target})");
-                self.insert(Entry {
-                    path: dest.clone(),
-                    kind: EntryKind::Symlink { target: relative },
-                    mode: 0o777,
-                    origin,
-                })
+                self.add_symlink(dest, target, origin)
+            }
+            ManifestEntry::Link { dest, src } => {
+                let target = read_link_source(dest, src)?;
+                let origin = format!("manifest line {n} (link {} to {target})", src.display());
+                self.add_symlink(dest, &target, origin)
             }
             ManifestEntry::Dir { dest } => self.insert(Entry {
                 path: dest.clone(),
@@ -165,6 +149,32 @@ impl Collector<'_> {
                 origin: format!("manifest line {n} (empty file)"),
             }),
         }
+    }
+
+    /// Adds a symlink whose target is as written in a manifest (relative to `dest`'s
+    /// directory or absolute in-image), stored in its canonical relative form.
+    fn add_symlink(&mut self, dest: &str, target: &str, origin: String) -> Result<()> {
+        if let Some(root) = &self.options.host_root {
+            if target.starts_with('/')
+                && root != Path::new("/")
+                && Path::new(target).starts_with(root)
+            {
+                return Err(Error::HostPathSymlink {
+                    dest: dest.to_string(),
+                    target: target.to_string(),
+                });
+            }
+        }
+        let relative = relative_link(dest, target).ok_or_else(|| Error::SymlinkEscapes {
+            dest: dest.to_string(),
+            target: target.to_string(),
+        })?;
+        self.insert(Entry {
+            path: dest.to_string(),
+            kind: EntryKind::Symlink { target: relative },
+            mode: 0o777,
+            origin,
+        })
     }
 
     fn explicit_mode(&mut self, dest: &str, mode: u32) -> u32 {
@@ -389,6 +399,64 @@ fn same_bytes(dest: &str, a: &Path, b: &Path) -> Result<bool> {
     }
 }
 
+/// Reads the target of the symlink `src` (once, without following it) for a `link` entry,
+/// refusing anything a `symlink` manifest line could not have said.
+fn read_link_source(dest: &str, src: &Path) -> Result<String> {
+    let unreadable = |source| Error::Unreadable {
+        dest: dest.to_string(),
+        src: src.to_path_buf(),
+        source,
+    };
+    let meta = match fs::symlink_metadata(src) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::MissingSource {
+                dest: dest.to_string(),
+                src: src.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    if !meta.file_type().is_symlink() {
+        let (actual, fix) = if meta.is_dir() {
+            (
+                "a directory, not a symlink",
+                "use a `tree` entry to copy a directory, or pass the symlink itself",
+            )
+        } else {
+            (
+                "not a symlink",
+                "use a `file` entry to copy a file's content, or pass the symlink itself",
+            )
+        };
+        return Err(Error::WrongSourceType {
+            dest: dest.to_string(),
+            src: src.to_path_buf(),
+            actual,
+            fix,
+        });
+    }
+    let target = fs::read_link(src).map_err(unreadable)?;
+    let bad_target = |reason: &'static str| Error::BadLinkTarget {
+        dest: dest.to_string(),
+        src: src.to_path_buf(),
+        target: target.to_string_lossy().into_owned(),
+        reason,
+    };
+    let text = target
+        .to_str()
+        .ok_or_else(|| bad_target("is not valid UTF-8; image paths must be UTF-8"))?;
+    if text.is_empty() {
+        return Err(bad_target("is empty"));
+    }
+    if text.contains(['\t', '\n', '\r', '\0']) {
+        return Err(bad_target(
+            "contains a TAB, newline, carriage return or NUL character",
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// Reads until `buf` is full or the end of the file.
 pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -481,4 +549,136 @@ fn check_parents(entries: &BTreeMap<String, Entry>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse_manifest;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("pyimage-inputs-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn collect(text: &str, host_root: Option<&Path>) -> Result<Inputs> {
+        let options = InputOptions {
+            allow_setuid: false,
+            host_root: host_root.map(Path::to_path_buf),
+        };
+        collect_inputs(&parse_manifest(text)?, &options)
+    }
+
+    fn link_target(inputs: &Inputs, path: &str) -> String {
+        match &inputs.entries[path].kind {
+            EntryKind::Symlink { target } => target.clone(),
+            other => panic!("{path} is a {}", other.describe()),
+        }
+    }
+
+    #[test]
+    fn link_copies_the_target_of_a_symlink_on_disk_without_following_it() {
+        let dir = scratch("link-ok");
+        // Dangling on disk on purpose: the target is an in-image path, never followed.
+        symlink("libfoo.so.1.2", dir.join("rel")).unwrap();
+        symlink("/usr/lib/x86_64/libbar.so.3", dir.join("abs")).unwrap();
+        symlink("./../share//data", dir.join("up")).unwrap();
+        let text = format!(
+            "link\tusr/lib/libfoo.so\t{}\nlink\t/usr/bin/bar\t{}\nlink\tusr/lib/data\t{}\n",
+            dir.join("rel").display(),
+            dir.join("abs").display(),
+            dir.join("up").display(),
+        );
+        let inputs = collect(&text, Some(&dir)).unwrap();
+        assert_eq!(link_target(&inputs, "usr/lib/libfoo.so"), "libfoo.so.1.2");
+        assert_eq!(
+            link_target(&inputs, "usr/bin/bar"),
+            "../lib/x86_64/libbar.so.3"
+        );
+        assert_eq!(link_target(&inputs, "usr/lib/data"), "../share/data");
+        assert_eq!(inputs.entries["usr/bin/bar"].mode, 0o777);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn link_merges_with_an_identical_symlink_and_conflicts_with_a_different_one() {
+        let dir = scratch("link-merge");
+        symlink("/opt/python/bin/python3.11", dir.join("py")).unwrap();
+        let src = dir.join("py").display().to_string();
+        let merged = collect(
+            &format!("link\tusr/bin/python3\t{src}\nsymlink\tusr/bin/python3\t../../opt/python/bin/python3.11\nlink\tusr/bin/python3\t{src}\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(merged.entries.len(), 1);
+        let err = collect(
+            &format!("link\tusr/bin/python3\t{src}\nsymlink\tusr/bin/python3\tpython3.12\n"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("usr/bin/python3"), "{err}");
+        assert!(err.contains("line 1") && err.contains("line 2"), "{err}");
+        assert!(err.contains(&src), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn link_refuses_what_a_symlink_line_refuses() {
+        let dir = scratch("link-bad");
+        symlink("../../../etc/passwd", dir.join("escape")).unwrap();
+        let host = dir.join("host-target");
+        symlink(&host, dir.join("host")).unwrap();
+        let err = |name: &str| {
+            collect(
+                &format!("link\tapp/bin/x\t{}\n", dir.join(name).display()),
+                Some(&dir),
+            )
+            .unwrap_err()
+        };
+        assert!(matches!(err("escape"), Error::SymlinkEscapes { .. }));
+        let message = err("escape").to_string();
+        assert!(message.contains("app/bin/x") && message.contains("../../../etc/passwd"));
+        assert!(matches!(err("host"), Error::HostPathSymlink { .. }));
+        assert!(err("host")
+            .to_string()
+            .contains(&host.display().to_string()));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn link_needs_a_symlink_with_a_printable_utf8_target() {
+        let dir = scratch("link-type");
+        fs::write(dir.join("plain"), b"x").unwrap();
+        symlink("a\nb", dir.join("newline")).unwrap();
+        symlink(std::ffi::OsStr::from_bytes(b"caf\xe9"), dir.join("latin1")).unwrap();
+        let err = |name: &str| {
+            collect(
+                &format!("link\tapp/x\t{}\n", dir.join(name).display()),
+                None,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let plain = err("plain");
+        assert!(plain.contains("app/x"), "{plain}");
+        assert!(
+            plain.contains(&dir.join("plain").display().to_string()),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("is not a symlink; use a `file` entry"),
+            "{plain}"
+        );
+        assert!(err(".").contains("use a `tree` entry"));
+        assert!(err("missing").contains("does not exist"));
+        assert!(err("newline").contains("newline"));
+        assert!(err("latin1").contains("not valid UTF-8"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

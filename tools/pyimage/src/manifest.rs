@@ -5,6 +5,7 @@
 //! file     <dest> <src> [<octal mode>]
 //! tree     <dest> <srcdir>
 //! symlink  <dest> <target>
+//! link     <dest> <src symlink>
 //! dir      <dest>
 //! empty    <dest>
 //! ```
@@ -40,6 +41,14 @@ pub enum ManifestEntry {
         /// Link target as written.
         target: String,
     },
+    /// A symbolic link whose target is read from the symlink `src` on disk (a Bazel
+    /// symlink artifact), never followed.
+    Link {
+        /// In-image path of the link.
+        dest: String,
+        /// The symlink on disk whose target is copied.
+        src: PathBuf,
+    },
     /// An empty directory.
     Dir {
         /// In-image path.
@@ -59,6 +68,7 @@ impl ManifestEntry {
             ManifestEntry::File { dest, .. }
             | ManifestEntry::Tree { dest, .. }
             | ManifestEntry::Symlink { dest, .. }
+            | ManifestEntry::Link { dest, .. }
             | ManifestEntry::Dir { dest }
             | ManifestEntry::Empty { dest } => dest,
         }
@@ -128,11 +138,11 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
     let kind = fields[0];
     let expected: &[usize] = match kind {
         "file" => &[3, 4],
-        "tree" | "symlink" => &[3],
+        "tree" | "symlink" | "link" => &[3],
         "dir" | "empty" => &[2],
         _ => {
             return Err(syntax(format!(
-                "unknown entry kind {kind:?}; expected one of file, tree, symlink, dir, empty followed by TAB-separated fields"
+                "unknown entry kind {kind:?}; expected one of file, tree, symlink, link, dir, empty followed by TAB-separated fields"
             )))
         }
     };
@@ -141,6 +151,7 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
             "file" => "file<TAB>dest<TAB>src[<TAB>mode]",
             "tree" => "tree<TAB>dest<TAB>srcdir",
             "symlink" => "symlink<TAB>dest<TAB>target",
+            "link" => "link<TAB>dest<TAB>src-symlink",
             "dir" => "dir<TAB>dest",
             _ => "empty<TAB>dest",
         };
@@ -188,6 +199,10 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
             target: non_empty("target", fields[2])?.to_string(),
             dest,
         },
+        "link" => ManifestEntry::Link {
+            src: PathBuf::from(non_empty("source symlink", fields[2])?),
+            dest,
+        },
         "dir" => ManifestEntry::Dir { dest },
         _ => ManifestEntry::Empty { dest },
     })
@@ -216,9 +231,9 @@ mod tests {
 
     #[test]
     fn parses_every_kind() {
-        let text = "# header\n\nfile\t/usr/bin/app\tbazel-out/app\nfile\tetc/x\tsrc/x\t0600\ntree\t/opt/t\tout/t\nsymlink\tbin/py\tpython3.11\ndir\tvar/empty\nempty\t/app/__init__.py\n";
+        let text = "# header\n\nfile\t/usr/bin/app\tbazel-out/app\nfile\tetc/x\tsrc/x\t0600\ntree\t/opt/t\tout/t\nsymlink\tbin/py\tpython3.11\ndir\tvar/empty\nempty\t/app/__init__.py\nlink\t//lib/./libx.so\tbazel-out/libx.so\n";
         let entries = parse_manifest(text).unwrap();
-        assert_eq!(entries.len(), 6);
+        assert_eq!(entries.len(), 7);
         assert_eq!(entries[0].line, 3);
         assert_eq!(
             entries[0].entry,
@@ -256,6 +271,14 @@ mod tests {
                 dest: "app/__init__.py".into()
             }
         );
+        assert_eq!(entries[6].line, 9);
+        assert_eq!(
+            entries[6].entry,
+            ManifestEntry::Link {
+                dest: "lib/libx.so".into(),
+                src: "bazel-out/libx.so".into()
+            }
+        );
     }
 
     #[test]
@@ -275,6 +298,10 @@ mod tests {
         assert!(err("file\tx\ty\t17777").contains("octal mode"));
         assert!(err("file\tx\t").contains("empty source path"));
         assert!(err("symlink\tx\t").contains("empty target"));
+        assert!(err("link\tx\t").contains("empty source symlink"));
+        assert!(err("link\tx").contains("expected link<TAB>dest<TAB>src-symlink"));
+        assert!(err("link\tx\ty\tz").contains("4 TAB-separated fields"));
+        assert!(err("link\tx\ty\r").contains("carriage return"));
         assert!(err("dir\tx\r").contains("carriage return"));
         assert!(err("file\tx\ty\t\t0755").contains("TAB-separated fields"));
     }
@@ -314,6 +341,7 @@ mod tests {
             b"file",
             b"tree",
             b"symlink",
+            b"link",
             b"dir",
             b"empty",
             b"\t",

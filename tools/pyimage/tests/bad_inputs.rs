@@ -437,3 +437,48 @@ fn a_failing_layer_leaves_no_outputs_from_the_others() {
         &["missing-dir"],
     );
 }
+
+#[test]
+fn link_source_that_is_not_a_symlink() {
+    let c = Case::new("link-not-symlink");
+    let ok = c.path("ok.txt");
+    c.fails(
+        format!("link\tapp/x\t{ok}\n").as_bytes(),
+        &[],
+        &["app/x", &ok, "is not a symlink; use a `file` entry"],
+    );
+    c.fails(
+        format!("link\tapp/x\t{}\n", c.root.display()).as_bytes(),
+        &[],
+        &["app/x", "directory", "`tree` entry"],
+    );
+    c.fails(
+        format!("link\tapp/x\t{}\n", c.path("missing")).as_bytes(),
+        &[],
+        &["app/x", &c.path("missing"), "does not exist"],
+    );
+}
+
+#[test]
+fn link_target_escaping_the_root_or_on_the_host() {
+    let c = Case::new("link-escape");
+    symlink("../../../etc/passwd", c.root.join("escape")).unwrap();
+    c.fails(
+        format!("link\tapp/bin/x\t{}\n", c.path("escape")).as_bytes(),
+        &[],
+        &["app/bin/x", "../../../etc/passwd", "outside the image"],
+    );
+    let host = c.path("ok.txt");
+    symlink(&host, c.root.join("host")).unwrap();
+    c.fails(
+        format!("link\tapp/x\t{}\n", c.path("host")).as_bytes(),
+        &[],
+        &["app/x", &host, "build machine"],
+    );
+    symlink("a\rb", c.root.join("cr")).unwrap();
+    c.fails(
+        format!("link\tapp/x\t{}\n", c.path("cr")).as_bytes(),
+        &[],
+        &["app/x", &c.path("cr"), "carriage return"],
+    );
+}

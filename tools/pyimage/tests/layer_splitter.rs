@@ -412,3 +412,86 @@ fn long_names_use_pax_not_gnu_extensions() {
         String::from_utf8(sh(&format!("tar --format=posix -tf '{}'", blob.display()))).unwrap();
     assert!(listing.lines().any(|l| l == long_dest()), "{listing}");
 }
+
+/// `link` entries: the target of a symlink on disk (a Bazel symlink artifact) becomes the
+/// member's link target, read once and never followed; GNU tar, bsdtar and Python's
+/// tarfile all see symlinks with the canonical relative targets.
+#[test]
+fn link_entries_copy_symlink_targets() {
+    let root = scratch("link-entries");
+    let src = root.join("src");
+    write(&src.join("real.so"), b"not to be copied\n");
+    let links = root.join("links");
+    fs::create_dir_all(&links).unwrap();
+    // Points at an existing file on the host: following it would store a regular file.
+    std::os::unix::fs::symlink(src.join("real.so"), links.join("host-existing")).unwrap();
+    std::os::unix::fs::symlink("libpython3.11.so.1.0", links.join("rel")).unwrap();
+    std::os::unix::fs::symlink("/opt/python/bin/python3.11", links.join("abs")).unwrap();
+    std::os::unix::fs::symlink(long_target(), links.join("long")).unwrap();
+    // Bazel's sandbox can reach the artifact through a symlinked directory.
+    std::os::unix::fs::symlink(&links, root.join("via")).unwrap();
+    let manifest = format!(
+        "link\topt/python/lib/libpython3.so\t{rel}\n\
+         link\t/usr/bin/python3\t{abs}\n\
+         symlink\tusr/bin/python3\t/opt/python/bin/python3.11\n\
+         link\tapp/long-link\t{long}\n\
+         file\topt/python/bin/python3.11\t{real}\n",
+        rel = root.join("via/rel").display(),
+        abs = links.join("abs").display(),
+        long = links.join("long").display(),
+        real = links.join("host-existing").display(),
+    );
+    fs::write(root.join("manifest.txt"), manifest).unwrap();
+    let (blob, descriptor) = build(&root, "links", &[]);
+    let d = check_descriptor(&blob, &descriptor, GZIP);
+
+    let links_seen: Vec<(String, String)> = python_members(&blob)
+        .into_iter()
+        .filter(|m| m.kind == 'l')
+        .map(|m| (m.name, m.link))
+        .collect();
+    let want = vec![
+        ("app/long-link".to_string(), long_target()),
+        (
+            "opt/python/lib/libpython3.so".to_string(),
+            "libpython3.11.so.1.0".to_string(),
+        ),
+        (
+            "usr/bin/python3".to_string(),
+            "../../opt/python/bin/python3.11".to_string(),
+        ),
+    ];
+    assert_eq!(links_seen, want);
+    // app, app/long-link, opt, opt/python, opt/python/bin, python3.11, opt/python/lib,
+    // libpython3.so, usr, usr/bin, usr/bin/python3
+    assert_eq!(d.entries, 11);
+
+    let listing =
+        String::from_utf8(sh(&format!("{} | tar -tvf -", decompress_cmd(&blob)))).unwrap();
+    for (name, target) in &want {
+        let line = listing
+            .lines()
+            .find(|l| l.contains(&format!(" {name} -> ")))
+            .unwrap_or_else(|| panic!("{name} not listed as a symlink: {listing}"));
+        assert!(line.starts_with('l'), "{line}");
+        assert!(line.ends_with(&format!(" -> {target}")), "{line}");
+    }
+    let out = root.join("x-bsd");
+    fs::create_dir_all(&out).unwrap();
+    sh(&format!(
+        "bsdtar -xf '{}' -C '{}'",
+        blob.display(),
+        out.display()
+    ));
+    for (name, target) in &want {
+        assert_eq!(
+            fs::read_link(out.join(name)).unwrap().to_str().unwrap(),
+            target
+        );
+    }
+    assert_eq!(
+        fs::read(out.join("usr/bin/python3")).unwrap(),
+        b"not to be copied\n",
+        "the link resolves inside the extracted image"
+    );
+}

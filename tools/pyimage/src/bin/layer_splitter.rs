@@ -14,7 +14,7 @@ use pyimage::{CompressOptions, Compression, LayerOptions, SplitConfig, Stamp, St
 #[command(name = "layer-splitter", version)]
 struct Args {
     /// The manifest: one entry per line, fields separated by TAB (`file`, `tree`,
-    /// `symlink`, `dir`, `empty`; see tools/README.md).
+    /// `symlink`, `link`, `dir`, `empty`; see tools/README.md).
     #[arg(long, value_name = "PATH")]
     manifest: PathBuf,
 
