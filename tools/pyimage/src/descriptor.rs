@@ -25,7 +25,8 @@ pub struct LayerDescriptor {
     pub blob: Digest,
     /// Digest and size of the uncompressed tar (the diff ID).
     pub tar: Digest,
-    /// Number of tar members (directories, files and symlinks; PAX headers not counted).
+    /// Number of tar members (directories, files, symlinks and hard links; PAX headers not
+    /// counted).
     pub entries: u64,
 }
 

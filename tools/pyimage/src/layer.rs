@@ -2,13 +2,14 @@
 //! deterministic tar streamed through the compressor into a temporary blob, plus the
 //! descriptor JSON.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use crate::atomic::TempOutput;
 use crate::compress::{CompressOptions, Encoder};
+use crate::dedup::duplicate_files;
 use crate::descriptor::LayerDescriptor;
 use crate::digest::HashingWriter;
 use crate::elf::plan_debug_strip;
@@ -37,6 +38,9 @@ pub struct LayerOptions {
     pub stamp: Stamp,
     /// Remove debug sections from ELF files.
     pub strip_debug: bool,
+    /// Store regular files with the same content and mode once; later ones (in path
+    /// order) become hard links to the first.
+    pub hardlink_duplicates: bool,
 }
 
 /// A written (not yet committed) layer.
@@ -50,6 +54,10 @@ pub struct WrittenLayer {
     pub elf_files_stripped: u64,
     /// Bytes saved by removing debug sections.
     pub elf_bytes_saved: u64,
+    /// Files stored as hard links to an identical earlier file.
+    pub hardlinked_files: u64,
+    /// Content bytes those hard links did not store again.
+    pub hardlinked_bytes: u64,
     outputs: Vec<TempOutput>,
 }
 
@@ -102,6 +110,16 @@ pub fn write_layer(
     let mut elf_files_stripped = 0;
     let mut elf_bytes_saved = 0;
     let mut buffer = vec![0u8; 256 * 1024];
+    let links = if options.hardlink_duplicates {
+        duplicate_files(entries, options.compress.threads)?
+    } else {
+        BTreeMap::new()
+    };
+    let link_targets: BTreeSet<&str> = links.values().copied().collect();
+    // Stored length of each link target, known once it is written (targets come first).
+    let mut target_lengths: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut hardlinked_files = 0;
+    let mut hardlinked_bytes = 0;
 
     for (path, member) in members(entries) {
         count += 1;
@@ -137,6 +155,19 @@ pub fn write_layer(
                     options.stamp,
                 )
                 .map_err(writing)?;
+            }
+            EntryKind::File { src: Some(_), .. } if links.contains_key(path) => {
+                let target = links[path];
+                write_header(
+                    &mut tar,
+                    path,
+                    MemberType::HardLink(target),
+                    entry.mode,
+                    options.stamp,
+                )
+                .map_err(writing)?;
+                hardlinked_files += 1;
+                hardlinked_bytes += target_lengths[target];
             }
             EntryKind::File {
                 src: Some(src),
@@ -180,6 +211,9 @@ pub fn write_layer(
                     Err(CopyError::Read(e)) => return Err(unreadable(e)),
                     Err(CopyError::Write(e)) => return Err(writing(e)),
                 }
+                if link_targets.contains(path) {
+                    target_lengths.insert(path, length);
+                }
                 if let Some(plan) = plan {
                     elf_files_stripped += 1;
                     elf_bytes_saved += plan.original_size - plan.stripped_size;
@@ -216,6 +250,8 @@ pub fn write_layer(
         descriptor,
         elf_files_stripped,
         elf_bytes_saved,
+        hardlinked_files,
+        hardlinked_bytes,
         outputs: vec![blob_output, descriptor_output],
     })
 }

@@ -15,6 +15,7 @@
 //! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s; [`deflate_scan`]
 //!   finds block boundaries so independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
+//! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done.
 //! - [`paramfile`]: `@paramfile` expansion.
 
@@ -23,6 +24,7 @@
 pub mod atomic;
 pub mod compress;
 pub mod crc;
+pub mod dedup;
 pub mod deflate_scan;
 pub mod descriptor;
 pub mod digest;

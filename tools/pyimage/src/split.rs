@@ -223,5 +223,14 @@ fn render_report(config: &SplitConfig, layers: &[WrittenLayer], stats: &StripSta
         let bytes: u64 = layers.iter().map(|l| l.elf_bytes_saved).sum();
         out += &format!("\nstrip-debug: {files} ELF files, {bytes} bytes saved\n");
     }
+    if config.layer.hardlink_duplicates {
+        out += "\nhardlink-duplicates (files stored as hard links, bytes not stored again):\n";
+        for layer in layers {
+            out += &format!(
+                "{:<width$}  {:>8}  {:>14}\n",
+                layer.name, layer.hardlinked_files, layer.hardlinked_bytes
+            );
+        }
+    }
     out
 }

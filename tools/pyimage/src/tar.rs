@@ -1,6 +1,6 @@
 //! A deterministic ustar/PAX header writer.
 //!
-//! Only what a layer needs: directories, regular files and symlinks, with fixed owner and
+//! Only what a layer needs: directories, regular files, symlinks and hard links, with fixed owner and
 //! mtime and empty user/group names. Fields that do not fit ustar (paths or link targets
 //! over 100 bytes, files of 8 GiB or more, large ids or times) go into a PAX extended
 //! header, never GNU extensions, so every reader sees the same archive.
@@ -24,6 +24,8 @@ pub enum MemberType<'a> {
     File(u64),
     /// A symbolic link to this target.
     Symlink(&'a str),
+    /// A hard link to this earlier member (a normalised path; no content follows).
+    HardLink(&'a str),
 }
 
 /// Owner and time stamped on every member.
@@ -55,6 +57,7 @@ pub fn write_header(
         MemberType::Dir => (0, "", b'5'),
         MemberType::File(size) => (size, "", b'0'),
         MemberType::Symlink(target) => (0, target, b'2'),
+        MemberType::HardLink(target) => (0, target, b'1'),
     };
 
     let mut records = Vec::new();
@@ -238,6 +241,44 @@ mod tests {
         assert_eq!(field(&out, 157..257), "python3.11");
         assert_eq!(out[156], b'2');
         assert!(checksum_ok(&out));
+    }
+
+    #[test]
+    fn hard_links() {
+        let mut out = Vec::new();
+        let n = write_header(
+            &mut out,
+            "lib/b.so",
+            MemberType::HardLink("lib/a.so"),
+            0o755,
+            Stamp::default(),
+        )
+        .unwrap();
+        assert_eq!(n, 512);
+        assert_eq!(out[156], b'1');
+        assert_eq!(field(&out, 0..100), "lib/b.so");
+        assert_eq!(field(&out, 157..257), "lib/a.so");
+        assert_eq!(field(&out, 124..136), "00000000000");
+        assert_eq!(field(&out, 100..108), "0000755");
+        assert!(checksum_ok(&out));
+        // A long target goes into a PAX linkpath record.
+        let target = format!("{}/a.so", "d".repeat(120));
+        let mut out = Vec::new();
+        write_header(
+            &mut out,
+            "b",
+            MemberType::HardLink(&target),
+            0o644,
+            Stamp::default(),
+        )
+        .unwrap();
+        assert_eq!(out[156], b'x');
+        let records = String::from_utf8_lossy(&out[512..1024]);
+        assert!(
+            records.contains(&format!(" linkpath={target}\n")),
+            "{records}"
+        );
+        assert_eq!(out[1024 + 156], b'1');
     }
 
     #[test]

@@ -79,6 +79,11 @@ struct Args {
     #[arg(long)]
     strip_debug: bool,
 
+    /// Store regular files with identical content and mode once per layer: every later
+    /// one (in archive order) becomes a hard link to the first.
+    #[arg(long)]
+    hardlink_duplicates: bool,
+
     /// Write a text report (per layer sizes, per strip rule savings) to PATH.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
@@ -138,6 +143,7 @@ fn run() -> anyhow::Result<()> {
                 gid: args.owner.1,
             },
             strip_debug: args.strip_debug,
+            hardlink_duplicates: args.hardlink_duplicates,
         },
         strip_profile: args.strip_profile,
         exclude: args.exclude,

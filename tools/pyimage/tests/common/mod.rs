@@ -215,7 +215,8 @@ pub fn rich_expected(root: &Path) -> Vec<(String, char, u32, String, Option<Path
     v
 }
 
-/// One member as Python's `tarfile` sees it.
+/// One member as Python's `tarfile` sees it (`kind` `h` is a hard link, whose `sha256` is
+/// the content `tarfile` reads through it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PyMember {
     pub name: String,
@@ -234,8 +235,8 @@ const PY_LIST: &str = r#"
 import hashlib, sys, tarfile
 with tarfile.open(sys.argv[1], "r:*") as tf:
     for m in tf:
-        kind = "d" if m.isdir() else "f" if m.isreg() else "l" if m.issym() else "?"
-        digest = hashlib.sha256(tf.extractfile(m).read()).hexdigest() if m.isreg() else ""
+        kind = "d" if m.isdir() else "f" if m.isreg() else "l" if m.issym() else "h" if m.islnk() else "?"
+        digest = hashlib.sha256(tf.extractfile(m).read()).hexdigest() if m.isreg() or m.islnk() else ""
         name = m.name + ("/" if m.isdir() else "")
         print("\t".join([name, kind, "%o" % m.mode, str(m.uid), str(m.gid), str(int(m.mtime)), m.uname, m.gname, m.linkname, digest]))
 "#;
