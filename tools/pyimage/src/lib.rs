@@ -17,11 +17,12 @@
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done.
-//! - [`paramfile`]: `@paramfile` expansion.
+//! - [`paramfile`]: `@paramfile` expansion; [`cli`]: options both binaries share.
 
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod cli;
 pub mod compress;
 pub mod crc;
 pub mod dedup;
@@ -41,6 +42,7 @@ pub mod strip;
 pub mod tar;
 pub mod tree_strip;
 
+pub use cli::StripArgs;
 pub use compress::{CompressOptions, Compression};
 pub use error::{Error, Result};
 pub use layer::LayerOptions;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyimage::{CompressOptions, Compression, LayerOptions, SplitConfig, Stamp, StripProfile};
+use pyimage::{
+    CompressOptions, Compression, LayerOptions, SplitConfig, Stamp, StripArgs, StripProfile,
+};
 
 /// Turn a manifest of in-image paths into deterministic, compressed OCI layer blobs.
 ///
@@ -67,17 +69,8 @@ struct Args {
     #[arg(long, value_name = "none|python|site-packages", default_value = "none")]
     strip_profile: StripProfile,
 
-    /// Also drop entries matching GLOB (and everything below). Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    exclude: Vec<String>,
-
-    /// Keep entries matching GLOB whatever the strip rules say. Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    include: Vec<String>,
-
-    /// Remove debug sections from ELF executables and shared libraries.
-    #[arg(long)]
-    strip_debug: bool,
+    #[command(flatten)]
+    strip: StripArgs,
 
     /// Store regular files with identical content and mode once per layer: every later
     /// one (in archive order) becomes a hard link to the first.
@@ -142,12 +135,12 @@ fn run() -> anyhow::Result<()> {
                 uid: args.owner.0,
                 gid: args.owner.1,
             },
-            strip_debug: args.strip_debug,
+            strip_debug: args.strip.strip_debug,
             hardlink_duplicates: args.hardlink_duplicates,
         },
         strip_profile: args.strip_profile,
-        exclude: args.exclude,
-        include: args.include,
+        exclude: args.strip.exclude,
+        include: args.strip.include,
         allow_setuid: args.allow_setuid,
         allow_empty: args.allow_empty,
         report: args.report,

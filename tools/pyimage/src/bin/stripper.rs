@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{ArgGroup, Parser};
-use pyimage::{StripProfile, StripRules, TreeStripMode};
+use pyimage::{StripArgs, StripProfile, TreeStripMode};
 
 /// Remove test suites, caches, static libraries, headers and debug info from a Python
 /// interpreter or site-packages tree.
@@ -20,17 +20,8 @@ struct Args {
     #[arg(long, value_name = "none|python|site-packages")]
     profile: StripProfile,
 
-    /// Also remove paths (relative to ROOT) matching GLOB and everything below. Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    exclude: Vec<String>,
-
-    /// Keep paths matching GLOB whatever the rules say. Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    include: Vec<String>,
-
-    /// Remove debug sections from ELF executables and shared libraries.
-    #[arg(long)]
-    strip_debug: bool,
+    #[command(flatten)]
+    strip: StripArgs,
 
     /// Print what would be removed, per rule; change nothing.
     #[arg(long)]
@@ -52,13 +43,13 @@ struct Args {
 fn run() -> anyhow::Result<()> {
     let argv = pyimage::expand_paramfiles(std::env::args_os())?;
     let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
-    let rules = StripRules::new(args.profile, &args.exclude, &args.include)?;
+    let rules = args.strip.rules(args.profile)?;
     let mode = match (args.report, args.in_place, args.output_dir) {
         (_, _, Some(dir)) => TreeStripMode::OutputDir(dir),
         (_, true, None) => TreeStripMode::InPlace,
         _ => TreeStripMode::Report,
     };
-    let summary = pyimage::strip_tree(&args.root, &rules, args.strip_debug, &mode)
+    let summary = pyimage::strip_tree(&args.root, &rules, args.strip.strip_debug, &mode)
         .with_context(|| format!("stripping {} failed", args.root.display()))?;
     let verb = if mode == TreeStripMode::Report {
         "would remove"
