@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use common::*;
 
@@ -52,6 +52,29 @@ fn python_tree(root: &Path) {
     symlink("python3.11", root.join("bin/python3")).unwrap();
     symlink("../../../bin/python3.11", lib.join("python-link")).unwrap();
     fs::create_dir_all(lib.join("site-packages/empty-dir")).unwrap();
+}
+
+/// A fresh scratch directory holding [`python_tree`].
+fn python_fixture(name: &str) -> PathBuf {
+    let root = scratch(name);
+    python_tree(&root);
+    root
+}
+
+/// A path next to `root` for `--output-dir`, not yet existing.
+fn output_dir_for(root: &Path) -> PathBuf {
+    let dir = root.with_extension("out");
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `stripper --profile PROFILE` with `args` followed by the tree `root`.
+fn strip(profile: &str, args: &[&str], root: &Path) -> Output {
+    let root = root.display().to_string();
+    let mut all = vec!["--profile", profile];
+    all.extend_from_slice(args);
+    all.push(&root);
+    stripper(&all)
 }
 
 fn listing(root: &Path) -> Vec<String> {
@@ -140,15 +163,9 @@ fn check_stripped(tree: &Path) {
 
 #[test]
 fn report_changes_nothing() {
-    let root = scratch("strip-report");
-    python_tree(&root);
+    let root = python_fixture("strip-report");
     let before = listing(&root);
-    let out = stripper(&[
-        "--profile",
-        "python",
-        "--report",
-        &root.display().to_string(),
-    ]);
+    let out = strip("python", &["--report"], &root);
     assert_ok(&out);
     assert_eq!(listing(&root), before);
     let table = String::from_utf8(out.stdout).unwrap();
@@ -171,27 +188,18 @@ fn report_changes_nothing() {
 
 #[test]
 fn output_dir_and_in_place_agree() {
-    let root = scratch("strip-copy");
-    python_tree(&root);
-    let copy = root.with_extension("out");
-    let _ = fs::remove_dir_all(&copy);
-    let out = stripper(&[
-        "--profile",
+    let root = python_fixture("strip-copy");
+    let copy = output_dir_for(&root);
+    let out = strip(
         "python",
-        "--output-dir",
-        &copy.display().to_string(),
-        &root.display().to_string(),
-    ]);
+        &["--output-dir", &copy.display().to_string()],
+        &root,
+    );
     assert_ok(&out);
     check_stripped(&copy);
 
     let before = listing(&root);
-    assert_ok(&stripper(&[
-        "--profile",
-        "python",
-        "--in-place",
-        &root.display().to_string(),
-    ]));
+    assert_ok(&strip("python", &["--in-place"], &root));
     assert_ne!(listing(&root), before);
     check_stripped(&root);
     assert_eq!(listing(&root), listing(&copy));
@@ -199,18 +207,18 @@ fn output_dir_and_in_place_agree() {
 
 #[test]
 fn include_and_exclude() {
-    let root = scratch("strip-globs");
-    python_tree(&root);
-    assert_ok(&stripper(&[
-        "--profile",
+    let root = python_fixture("strip-globs");
+    assert_ok(&strip(
         "python",
-        "--include",
-        "lib/python3.11/test/support",
-        "--exclude",
-        "lib/python3.11/site-packages/*",
-        "--in-place",
-        &root.display().to_string(),
-    ]));
+        &[
+            "--include",
+            "lib/python3.11/test/support",
+            "--exclude",
+            "lib/python3.11/site-packages/*",
+            "--in-place",
+        ],
+        &root,
+    ));
     assert!(root
         .join("lib/python3.11/test/support/__init__.py")
         .exists());
@@ -221,40 +229,30 @@ fn include_and_exclude() {
 
 #[test]
 fn bad_usage_exits_1() {
-    let root = scratch("strip-bad");
-    python_tree(&root);
-    let out = stripper(&[
-        "--profile",
-        "python",
-        "--report",
-        &root.join("nope").display().to_string(),
-    ]);
+    let root = python_fixture("strip-bad");
+    let out = strip("python", &["--report"], &root.join("nope"));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
-    let out = stripper(&[
-        "--profile",
+    let out = strip(
         "python",
-        "--output-dir",
-        &root.display().to_string(),
-        &root.display().to_string(),
-    ]);
+        &["--output-dir", &root.display().to_string()],
+        &root,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
     let inside = root.join("inside");
-    let out = stripper(&[
-        "--profile",
+    let out = strip(
         "python",
-        "--output-dir",
-        &inside.display().to_string(),
-        &root.display().to_string(),
-    ]);
+        &["--output-dir", &inside.display().to_string()],
+        &root,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("inside"), "{}", stderr(&out));
     assert!(
         !inside.exists(),
         "the refused output directory is left behind"
     );
-    let out = stripper(&["--profile", "python", &root.display().to_string()]);
+    let out = strip("python", &[], &root);
     assert_eq!(out.status.code(), Some(2), "a mode is required");
 }
 
@@ -337,16 +335,12 @@ fn strip_debug_keeps_programs_running() {
         fs::metadata(&lib).unwrap().len(),
     );
 
-    let copy = root.with_extension("out");
-    let _ = fs::remove_dir_all(&copy);
-    let out = stripper(&[
-        "--profile",
+    let copy = output_dir_for(&root);
+    let out = strip(
         "none",
-        "--strip-debug",
-        "--output-dir",
-        &copy.display().to_string(),
-        &root.display().to_string(),
-    ]);
+        &["--strip-debug", "--output-dir", &copy.display().to_string()],
+        &root,
+    );
     assert_ok(&out);
     check_stripped_elves(&copy);
     assert!(fs::metadata(copy.join("bin/hello")).unwrap().len() < bin_size);
@@ -356,22 +350,10 @@ fn strip_debug_keeps_programs_running() {
         .contains("strip-debug: 2 ELF files"));
 
     // In place gives the same bytes, and stripping again changes nothing.
-    assert_ok(&stripper(&[
-        "--profile",
-        "none",
-        "--strip-debug",
-        "--in-place",
-        &root.display().to_string(),
-    ]));
-    assert_eq!(listing(&root), listing(&copy));
-    assert_ok(&stripper(&[
-        "--profile",
-        "none",
-        "--strip-debug",
-        "--in-place",
-        &root.display().to_string(),
-    ]));
-    assert_eq!(listing(&root), listing(&copy));
+    for _ in 0..2 {
+        assert_ok(&strip("none", &["--strip-debug", "--in-place"], &root));
+        assert_eq!(listing(&root), listing(&copy));
+    }
     assert_eq!(
         fs::metadata(root.join("bin/hello"))
             .unwrap()
@@ -452,22 +434,23 @@ fn pyenv_interpreter_strips_below_40_mb_and_still_imports_its_stdlib() {
         return;
     }
     let out_dir = scratch("pyenv-stripped").join("python");
-    let out = stripper(&[
-        "--profile",
+    let out = strip(
         "python",
-        "--strip-debug",
-        "--exclude",
-        "lib/python3.11/site-packages/*",
-        // Console scripts and binaries that packages installed next to the interpreter
-        // (pip's `bin/`) are no more the interpreter than site-packages is.
-        "--exclude",
-        "bin/*",
-        "--include",
-        "bin/python*",
-        "--output-dir",
-        &out_dir.display().to_string(),
-        &pyenv.display().to_string(),
-    ]);
+        &[
+            "--strip-debug",
+            "--exclude",
+            "lib/python3.11/site-packages/*",
+            // Console scripts and binaries that packages installed next to the interpreter
+            // (pip's `bin/`) are no more the interpreter than site-packages is.
+            "--exclude",
+            "bin/*",
+            "--include",
+            "bin/python*",
+            "--output-dir",
+            &out_dir.display().to_string(),
+        ],
+        pyenv,
+    );
     assert_ok(&out);
     eprintln!("{}", String::from_utf8_lossy(&out.stdout));
 
