@@ -16,23 +16,54 @@ cleanup() {
 }
 trap cleanup EXIT
 
+BUILD_FLAGS=()
 layers_rerun() { # target -> names of the layer blobs written by the build
-    ./bazelw build "$1" --execution_log_json_file="$WORK/exec.json" >"$WORK/build.log" 2>&1 ||
+    ./bazelw build "$1" ${BUILD_FLAGS[@]+"${BUILD_FLAGS[@]}"} --execution_log_json_file="$WORK/exec.json" >"$WORK/build.log" 2>&1 ||
         { cat "$WORK/build.log"; exit 1; }
     jq -rs '[.[] | select(.mnemonic == "PyImageLayer" and .cacheHit != true)
              | .actualOutputs[].path | select(test("\\.tar(\\.gz|\\.zst)?$")) | split("/")[-1]]
             | sort | join(" ")' "$WORK/exec.json"
 }
 
-check() { # target, file to edit, text to append, expected rebuilt layers
-    local target=$1 file=$2 text=$3 want=$4 got
-    ./bazelw build "$target" >/dev/null 2>&1
-    cp "$file" "$WORK/${file//\//_}"
-    restore+=("$file")
-    printf '%s %s\n' "$text" "$(date +%s%N)" >>"$file"
+keep() { # file: restored when the test ends
+    cp "$1" "$WORK/${1//\//_}"
+    restore+=("$1")
+}
+
+change() { # target, description, expected rebuilt layers, command that makes the change...
+    local target=$1 what=$2 want=$3 got
+    shift 3
+    ./bazelw build "$target" ${BUILD_FLAGS[@]+"${BUILD_FLAGS[@]}"} >/dev/null 2>&1
+    "$@"
     got=$(layers_rerun "$target")
-    printf '%-34s %-36s -> re-run: %s\n' "$target" "edit $file" "${got:-none}"
+    printf '%-34s %-38s -> re-run: %s\n' "$target" "$what" "${got:-none}"
     [ "$got" = "$want" ] || { echo "FAIL: expected only '$want' to be written again"; exit 1; }
+}
+
+append() { # file, text
+    keep "$1"
+    printf '%s %s\n' "$2" "$(date +%s%N)" >>"$1"
+}
+
+check() { # target, file to edit, text to append, expected rebuilt layers
+    change "$1" "edit $2" "$4" append "$2" "$3"
+}
+
+# A lock change: werkzeug 3.1.9 -> 3.1.8 (flask 3.1 accepts both).
+downgrade_werkzeug() {
+    local lock=examples/flask_app/requirements_lock.txt
+    keep "$lock"
+    sed -i -e 's/^werkzeug==3\.1\.9 /werkzeug==3.1.8 /' \
+        -e 's/sha256:6392e50c78460ba618e5b21f08a71f59c99ce99cdc6cf6e3dd7e6ccca8754fab/sha256:63a77fb8892bf28ebc3178683445222aa500e48ebad5ec77b0ad80f8726b1f50/' "$lock"
+    grep -q '^werkzeug==3.1.8 ' "$lock" || { echo "FAIL: could not edit $lock"; exit 1; }
+}
+
+# An interpreter change, as a patch release would be: the test bed's Python
+# repository takes the first python3 on PATH; put a different build of it first.
+new_interpreter() {
+    mkdir -p "$WORK/python/bin"
+    testbed_exec "cp \"\$(readlink -f /usr/bin/python3)\" $WORK/python/bin/python3 && printf 'patch' >> $WORK/python/bin/python3"
+    BUILD_FLAGS=("--repo_env=PATH=$WORK/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
 # A real registry, to see what a push after an app edit uploads.
@@ -55,4 +86,7 @@ echo "blobs uploaded (registry log): first push $before, push after the app edit
 [ $((after - before)) = 2 ] || { echo "FAIL: expected 2 uploads (app layer + config), got $((after - before))"; exit 1; }
 check //examples/ca_service:image examples/ca_service/service.py "# edited" "app.tar.gz"
 check //examples/ca_service:image examples/ca_service/internal_ca.pem "# rotated" "ca_layer.tar.gz"
+change //examples/ca_service:image "lock: werkzeug 3.1.9 -> 3.1.8" "deps.tar.gz" downgrade_werkzeug
+change //examples/ca_service:image "interpreter: another python3 build" "python.tar.gz" new_interpreter
+BUILD_FLAGS=()
 echo "PASS: each edit re-runs only the layer that holds the edited file"

@@ -110,6 +110,34 @@ class LayersTest(unittest.TestCase):
         self.assertTrue(any(n.endswith("site-packages/six.py") for n in six))
 
 
+    def test_symlinks_preserved(self):
+        app = layer(IMAGE, "app")
+        runfiles = "app/hello.runfiles/"
+        links = {
+            # runfiles.symlinks: relative to the target's in-image path
+            "_main/data/alias.txt": "real.txt",
+            # runfiles.root_symlinks
+            "root_alias.txt": "_main/data/real.txt",
+            # ctx.actions.declare_symlink: the link text as declared
+            "_main/links/current": "../data/real.txt",
+        }
+        for name, target in links.items():
+            m = app.get(runfiles + name)
+            self.assertIsNotNone(m, name)
+            self.assertTrue(m.issym(), "%s is not a symlink" % name)
+            self.assertEqual(m.linkname, target, name)
+        self.assertTrue(app[runfiles + "_main/data/real.txt"].isfile())
+        # GNU tar unpacks them and they resolve to the file's content.
+        import subprocess
+        import tempfile
+
+        path = [p for p in IMAGE if os.path.basename(p).startswith("app.")][0]
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(["tar", "-xzf", os.path.join(RUNFILES, path), "-C", out], check=True)
+            for name in links:
+                with open(os.path.join(out, runfiles + name)) as f:
+                    self.assertEqual(f.read(), "the real file\n", name)
+
     def test_split_deps_zstd(self):
         names = names_of(SPLIT)
         deps = [n for n in names if n not in ("python", "app")]

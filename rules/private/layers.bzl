@@ -105,6 +105,20 @@ _ATTRS = {
     ),
 }
 
+# Manifest kinds of runfiles (see tools/README.md): `file` copies content,
+# `tree` a directory artifact, `link` stores a symlink artifact's own text
+# (ctx.actions.declare_symlink, as rules_python's venvs make), and `output` lets
+# the tool tell the last two apart where Bazel (7) does not say which it is.
+_KINDS = ["file", "tree", "link", "output"]
+
+def _kind(f):
+    if f.is_directory:
+        return "tree"
+    is_symlink = getattr(f, "is_symlink", None)  # Bazel >= 8
+    if is_symlink != None:
+        return "link" if is_symlink else "file"
+    return "file" if f.is_source else "output"
+
 def _main_and_external(files):
     main, external = [], []
     for f in files:
@@ -136,9 +150,10 @@ def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
     """Writes a layer-splitter manifest lazily; big lists never become strings here."""
     args = ctx.actions.args()
     args.set_param_file_format("multiline")
-    main, external = _main_and_external(content.files)
-    args.add_all(main, map_each = _main_entry, format_each = _escape("file\t{}/{}/".format(runfiles_dir, workspace_name)) + "%s")
-    args.add_all(external, map_each = _external_entry, format_each = _escape("file\t{}/".format(runfiles_dir)) + "%s")
+    for kind in _KINDS:
+        main, external = _main_and_external(content.by_kind[kind])
+        args.add_all(main, map_each = _main_entry, format_each = _escape("{}\t{}/{}/".format(kind, runfiles_dir, workspace_name)) + "%s")
+        args.add_all(external, map_each = _external_entry, format_each = _escape("{}\t{}/".format(kind, runfiles_dir)) + "%s")
     args.add_all(content.lines)
     manifest = ctx.actions.declare_file("{}/{}.manifest".format(ctx.label.name, layer))
     ctx.actions.write(manifest, args)
@@ -224,8 +239,10 @@ def _py_image_layers_impl(ctx):
     # Partition the runfiles by owner repository. This walks the runfiles once
     # at analysis time: each layer action must list exactly its own inputs.
     files_by_repo = {}
+    in_runfiles = {}
     for f in runfiles.files.to_list():
         files_by_repo.setdefault(repo_of(f), []).append(f)
+        in_runfiles[f] = True
     for group in list(ctx.attr.groups.keys()) + list(ctx.attr.group_targets.values()):
         if group in ["python", "deps", "app"] or group.startswith("deps_"):
             fail("groups: '{}' is the name of a built-in layer; give the group another name (e.g. '{}_libs')".format(group, group))
@@ -255,9 +272,11 @@ def _py_image_layers_impl(ctx):
     order.append("app")
     order = [name for i, name in enumerate(order) if name not in order[:i]]
 
-    contents = {name: struct(files = [], lines = []) for name in order}
+    contents = {name: struct(by_kind = {kind: [] for kind in _KINDS}, lines = []) for name in order}
     for repo, files in files_by_repo.items():
-        contents[layer_of[repo]].files.extend(files)
+        by_kind = contents[layer_of[repo]].by_kind
+        for f in files:
+            by_kind[_kind(f)].append(f)
     app = contents["app"]
     app.lines.append("file\t{}\t{}".format(launcher, executable.path))
     app_inputs = [executable]
@@ -268,20 +287,24 @@ def _py_image_layers_impl(ctx):
     for path in runfiles.empty_filenames.to_list():
         rel, layer = _empty_file(path, workspace_name, layer_of)
         contents[layer].lines.append("empty\t{}/{}".format(runfiles_dir, rel))
-    for entry in runfiles.symlinks.to_list():
-        app.lines.append("file\t{}/{}/{}\t{}".format(runfiles_dir, workspace_name, entry.path, entry.target_file.path))
-        app_inputs.append(entry.target_file)
-    for entry in runfiles.root_symlinks.to_list():
-        app.lines.append("file\t{}/{}\t{}".format(runfiles_dir, entry.path, entry.target_file.path))
-        app_inputs.append(entry.target_file)
+    symlinks = [(workspace_name + "/" + e.path, e.target_file) for e in runfiles.symlinks.to_list()]
+    symlinks += [(e.path, e.target_file) for e in runfiles.root_symlinks.to_list()]
+    for path, target in symlinks:
+        if target in in_runfiles:
+            # The target is in the image under its own path: link to it.
+            app.lines.append("symlink\t{}/{}\t{}/{}".format(runfiles_dir, path, runfiles_dir, rlocation(target, workspace_name)))
+        else:
+            app.lines.append("{}\t{}/{}\t{}".format(_kind(target), runfiles_dir, path, target.path))
+            app_inputs.append(target)
 
     layers = []
     for name in order:
         content = contents[name]
-        if not content.files and not content.lines:
+        files = [f for kind in _KINDS for f in content.by_kind[kind]]
+        if not files and not content.lines:
             continue
         manifest = _write_manifest(ctx, name, content, runfiles_dir, workspace_name)
-        inputs = depset(content.files + (app_inputs if name == "app" else []))
+        inputs = depset(files + (app_inputs if name == "app" else []))
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
         layers.append(layer_action(ctx, tools, name, manifest, inputs, profile))
 

@@ -132,6 +132,21 @@ impl Collector<'_> {
                 let origin = format!("manifest line {n} (link {} to {target})", src.display());
                 self.add_symlink(dest, &target, origin)
             }
+            ManifestEntry::Output { dest, src } => {
+                let is_artifact = fs::symlink_metadata(src)
+                    .map(|meta| meta.file_type().is_symlink())
+                    .unwrap_or(false)
+                    && fs::read_link(src).is_ok_and(|target| target.is_relative());
+                if is_artifact {
+                    let target = read_link_source(dest, src)?;
+                    let origin = format!("manifest line {n} (output {}, a symlink to {target})", src.display());
+                    self.add_symlink(dest, &target, origin)
+                } else {
+                    let meta = stat_source(dest, src)?;
+                    let origin = format!("manifest line {n} (output {})", src.display());
+                    self.add_file(dest, src, &meta, mode_from(&meta), origin)
+                }
+            }
             ManifestEntry::Dir { dest } => self.insert(Entry {
                 path: dest.clone(),
                 kind: EntryKind::Dir,

@@ -495,3 +495,41 @@ fn link_entries_copy_symlink_targets() {
         "the link resolves inside the extracted image"
     );
 }
+
+/// `output` entries: a symlink with a relative target is a symlink artifact and stays a
+/// link; a symlink with an absolute target (how Bazel's sandbox presents ordinary
+/// inputs) and a plain file are both stored as regular files with the content.
+#[test]
+fn output_entries_tell_symlink_artifacts_from_files() {
+    let root = scratch("output-entries");
+    let src = root.join("src");
+    write(&src.join("data.txt"), b"generated content\n");
+    std::os::unix::fs::symlink("../venv/bin/python3.11", src.join("artifact")).unwrap();
+    std::os::unix::fs::symlink(src.join("data.txt"), src.join("staged")).unwrap();
+    let manifest = format!(
+        "output\tapp/venv/bin/python3\t{artifact}\n\
+         output\tapp/staged.txt\t{staged}\n\
+         output\tapp/plain.txt\t{plain}\n",
+        artifact = src.join("artifact").display(),
+        staged = src.join("staged").display(),
+        plain = src.join("data.txt").display(),
+    );
+    fs::write(root.join("manifest.txt"), manifest).unwrap();
+    let (blob, _) = build(&root, "outputs", &[]);
+    let members = python_members(&blob);
+    let find = |name: &str| {
+        members
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let link = find("app/venv/bin/python3");
+    assert_eq!((link.kind, link.link.as_str()), ('l', "../venv/bin/python3.11"));
+    for name in ["app/staged.txt", "app/plain.txt"] {
+        assert_eq!(find(name).kind, 'f', "{name} must be a regular file");
+    }
+    let out = root.join("x");
+    fs::create_dir_all(&out).unwrap();
+    sh(&format!("tar -xzf '{}' -C '{}'", blob.display(), out.display()));
+    assert_eq!(fs::read(out.join("app/staged.txt")).unwrap(), b"generated content\n");
+}
