@@ -104,10 +104,12 @@ class LayersTest(unittest.TestCase):
         self.assertFalse(any("/test/" in n for n in python))
 
     def test_group_layer(self):
-        # six was the only other external repository, so no deps layer is left
-        self.assertEqual(sorted(names_of(GROUPED)), ["app", "python", "six"])
-        six = layer(GROUPED, "six")
-        self.assertTrue(any(n.endswith("site-packages/six.py") for n in six))
+        # six was the only other external repository, so no deps layer is left;
+        # a pattern (`groups`) and a label (`group_targets`) select the same files
+        for layers in (GROUPED, ARGS["grouped_by_label"]):
+            self.assertEqual(sorted(names_of(layers)), ["app", "python", "six"], layers)
+            six = layer(layers, "six")
+            self.assertTrue(any(n.endswith("site-packages/six.py") for n in six), layers)
 
 
     def test_symlinks_preserved(self):
