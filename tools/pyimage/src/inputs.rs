@@ -133,13 +133,13 @@ impl Collector<'_> {
                 self.add_symlink(dest, &target, origin)
             }
             ManifestEntry::Output { dest, src } => {
-                let is_artifact = fs::symlink_metadata(src)
-                    .map(|meta| meta.file_type().is_symlink())
-                    .unwrap_or(false)
-                    && fs::read_link(src).is_ok_and(|target| target.is_relative());
-                if is_artifact {
+                // read_link fails unless `src` is a symlink.
+                if fs::read_link(src).is_ok_and(|target| target.is_relative()) {
                     let target = read_link_source(dest, src)?;
-                    let origin = format!("manifest line {n} (output {}, a symlink to {target})", src.display());
+                    let origin = format!(
+                        "manifest line {n} (output {}, a symlink to {target})",
+                        src.display()
+                    );
                     self.add_symlink(dest, &target, origin)
                 } else {
                     let meta = stat_source(dest, src)?;

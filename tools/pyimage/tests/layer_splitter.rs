@@ -524,12 +524,22 @@ fn output_entries_tell_symlink_artifacts_from_files() {
             .unwrap_or_else(|| panic!("{name} missing"))
     };
     let link = find("app/venv/bin/python3");
-    assert_eq!((link.kind, link.link.as_str()), ('l', "../venv/bin/python3.11"));
+    assert_eq!(
+        (link.kind, link.link.as_str()),
+        ('l', "../venv/bin/python3.11")
+    );
     for name in ["app/staged.txt", "app/plain.txt"] {
         assert_eq!(find(name).kind, 'f', "{name} must be a regular file");
     }
     let out = root.join("x");
     fs::create_dir_all(&out).unwrap();
-    sh(&format!("tar -xzf '{}' -C '{}'", blob.display(), out.display()));
-    assert_eq!(fs::read(out.join("app/staged.txt")).unwrap(), b"generated content\n");
+    sh(&format!(
+        "tar -xzf '{}' -C '{}'",
+        blob.display(),
+        out.display()
+    ));
+    assert_eq!(
+        fs::read(out.join("app/staged.txt")).unwrap(),
+        b"generated content\n"
+    );
 }
