@@ -8,14 +8,15 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use crate::atomic::TempOutput;
-use crate::compress::{CompressOptions, Encoder};
+use crate::compress::{CompressOptions, Compression, Encoder};
 use crate::dedup::duplicate_files;
 use crate::descriptor::LayerDescriptor;
-use crate::digest::HashingWriter;
+use crate::digest::{Digest, HashingWriter};
 use crate::elf::plan_debug_strip;
 use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
 use crate::path::ancestors;
+use crate::sparse::SparseFile;
 use crate::tar::{padding, write_header, write_trailer, MemberType, Stamp};
 
 /// Where one layer goes.
@@ -103,7 +104,7 @@ pub fn write_layer(
             e,
         )
     };
-    let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, blob_file));
+    let sink = BlobSink::new(blob_file, options.compress.compression);
     let encoder = Encoder::new(sink, options.compress).map_err(writing)?;
     let mut tar = HashingWriter::new(encoder);
     let mut count = 0u64;
@@ -227,8 +228,10 @@ pub fn write_layer(
 
     let (encoder, tar_digest) = tar.finish();
     let sink = encoder.finish().map_err(writing)?;
-    let (buffered, blob_digest) = sink.finish();
-    buffered.into_inner().map_err(|e| writing(e.into_error()))?;
+    let blob_digest = sink
+        .finish()
+        .map_err(writing)?
+        .unwrap_or(tar_digest.clone());
 
     let descriptor = LayerDescriptor {
         compression: options.compress.compression,
@@ -254,6 +257,53 @@ pub fn write_layer(
         hardlinked_bytes,
         outputs: vec![blob_output, descriptor_output],
     })
+}
+
+/// Where the compressed bytes go: the blob file, hashed on the way. An uncompressed
+/// blob is the tar itself, so it is not hashed twice, and all-zero pages become holes.
+enum BlobSink {
+    Hashed(HashingWriter<BufWriter<File>>),
+    Plain(SparseFile),
+}
+
+impl BlobSink {
+    fn new(file: File, compression: Compression) -> Self {
+        match compression {
+            Compression::None => BlobSink::Plain(SparseFile::new(file)),
+            _ => BlobSink::Hashed(HashingWriter::new(BufWriter::with_capacity(1 << 20, file))),
+        }
+    }
+
+    /// Flushes and closes the blob; the digest of what was written if it was hashed.
+    fn finish(self) -> io::Result<Option<Digest>> {
+        match self {
+            BlobSink::Hashed(writer) => {
+                let (buffered, digest) = writer.finish();
+                buffered.into_inner().map_err(|e| e.into_error())?;
+                Ok(Some(digest))
+            }
+            BlobSink::Plain(file) => {
+                file.finish()?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl Write for BlobSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            BlobSink::Hashed(w) => w.write(buf),
+            BlobSink::Plain(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            BlobSink::Hashed(w) => w.flush(),
+            BlobSink::Plain(w) => w.flush(),
+        }
+    }
 }
 
 enum CopyError {

@@ -16,7 +16,8 @@
 //!   finds block boundaries so independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
-//! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done.
+//! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done;
+//!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: options both binaries share.
 
 #![deny(missing_docs)]
@@ -37,6 +38,7 @@ pub mod manifest;
 pub mod paramfile;
 pub mod path;
 pub mod route;
+pub mod sparse;
 pub mod split;
 pub mod strip;
 pub mod tar;
