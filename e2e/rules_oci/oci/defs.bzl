@@ -70,19 +70,16 @@ def oci_image(name, created = None, labels = None, annotations = None, env = Non
         **kwargs
     )
 
-def oci_image_index(name, annotations = None, **kwargs):
+def oci_image_index(name, **kwargs):
     """Combine images into a multi-platform image index (stand-in).
+
+    rules_oci 2.x has no `annotations` here, so neither does the stand-in.
 
     Args:
         name: target name.
-        annotations: dict or label of a name=value file.
-        **kwargs: images, platforms and common attributes.
+        **kwargs: images, platforms (refused) and common attributes.
     """
-    _oci_image_index_rule(
-        name = name,
-        annotations = _to_file(name, "annotations", annotations, _pairs, kwargs.get("tags", [])),
-        **kwargs
-    )
+    _oci_image_index_rule(name = name, **kwargs)
 
 def oci_load(name, repo_tags = None, **kwargs):
     """Load an image into a container runtime (stand-in).

@@ -8,10 +8,9 @@ def _impl(ctx):
     args.add(ctx.file._index_py)
     args.add("--output", output.path)
     inputs = [ctx.file._index_py] + ctx.files.images
-    if ctx.file.annotations:
-        args.add("--annotations", ctx.file.annotations)
-        inputs.append(ctx.file.annotations)
-    args.add_all(ctx.files.images)
+
+    # Image layouts are directories (tree artifacts): pass their paths, not their files.
+    args.add_all(ctx.files.images, expand_directories = False)
     ctx.actions.run(
         executable = "python3",
         arguments = [args],
@@ -25,7 +24,6 @@ def _impl(ctx):
 oci_image_index = rule(
     implementation = _impl,
     attrs = {
-        "annotations": attr.label(allow_single_file = True, doc = "File of name=value index annotations."),
         "images": attr.label_list(mandatory = True, doc = "oci_image targets, one per platform."),
         "platforms": attr.label_list(doc = "Refused by the stand-in."),
         "_index_py": attr.label(default = "index.py", allow_single_file = True),
