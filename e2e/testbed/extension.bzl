@@ -4,29 +4,18 @@ Workspaces bring these repositories in as a dev dependency:
 
 ```starlark
 testbed = use_extension("@rules_pyimage//e2e/testbed:extension.bzl", "testbed", dev_dependency = True)
-use_repo(testbed, "pyimage_testbed_base", "pyimage_testbed_base_python", "pyimage_testbed_python", "pyimage_testbed_rust")
+use_repo(testbed, "pyimage_testbed_python", "pyimage_testbed_python_arm64", "pyimage_testbed_rust")
 ```
 
-and e2e/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
+(plus the base root file systems `pyimage_testbed_base`, `pyimage_testbed_base_python`
+and `pyimage_testbed_base_arm64` where a workspace uses them), and
+e2e/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
 repositories are only fetched inside the test bed.
 """
 
-def _local_python_impl(rctx):
-    python = rctx.which("python3")
-    if not python:
-        fail("python3 not found on PATH; the test bed's provision.sh installs it")
-    res = rctx.execute([python, "-c", "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); print(sysconfig.get_paths()['stdlib'])"])
-    if res.return_code:
-        fail("python3 did not run: " + res.stderr)
-    version, stdlib = res.stdout.strip().split("\n")
-    real = rctx.execute(["readlink", "-f", str(python)]).stdout.strip()
-
-    # Symlinks into the system interpreter: Bazel copies their targets into
-    # runfiles, as it would a downloaded hermetic interpreter.
-    rctx.symlink(real, "bin/python3")
-    rctx.symlink(stdlib, "lib/python" + version)
-    rctx.file("BUILD.bazel", """\
-# CPython {version} of the test bed as an in-build interpreter: like a hermetic
+def _python_build(version, cpu, origin):
+    return """\
+# CPython {version} of {origin} as an in-build interpreter: like a hermetic
 # rules_python toolchain, its files are part of every py_binary's runfiles.
 load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
 
@@ -51,15 +40,59 @@ toolchain(
     name = "toolchain",
     target_compatible_with = [
         "@platforms//os:linux",
-        "@platforms//cpu:x86_64",
+        "@platforms//cpu:{cpu}",
         "@rules_pyimage//platforms:python_in_image",
     ],
     toolchain = ":runtime_pair",
     toolchain_type = "@bazel_tools//tools/python:toolchain_type",
 )
-""".format(version = version))
+""".format(version = version, cpu = cpu, origin = origin)
+
+def _local_python_impl(rctx):
+    python = rctx.which("python3")
+    if not python:
+        fail("python3 not found on PATH; the test bed's provision.sh installs it")
+    res = rctx.execute([python, "-c", "import sys, sysconfig; print('%d.%d' % sys.version_info[:2]); print(sysconfig.get_paths()['stdlib'])"])
+    if res.return_code:
+        fail("python3 did not run: " + res.stderr)
+    version, stdlib = res.stdout.strip().split("\n")
+    real = rctx.execute(["readlink", "-f", str(python)]).stdout.strip()
+
+    # Symlinks into the system interpreter: Bazel copies their targets into
+    # runfiles, as it would a downloaded hermetic interpreter.
+    rctx.symlink(real, "bin/python3")
+    rctx.symlink(stdlib, "lib/python" + version)
+    rctx.file("BUILD.bazel", _python_build(version, "x86_64", "the test bed"))
 
 _local_python = repository_rule(implementation = _local_python_impl, local = True, environ = ["PATH"])
+
+def _unpacked_python_impl(rctx):
+    root = "{}/python/{}".format(
+        rctx.os.environ.get("PYIMAGE_TESTBED_CACHE", "/var/cache/rules_pyimage"),
+        rctx.attr.platform,
+    )
+    bindir = rctx.path(root + "/usr/bin")
+    if not bindir.exists:
+        fail("{} is missing: run e2e/testbed/provision.sh (./bazelw does) to unpack Debian's {} CPython".format(root, rctx.attr.platform))
+    versions = [f.basename[len("python"):] for f in bindir.readdir() if f.basename.startswith("python3.")]
+    if len(versions) != 1:
+        fail("expected one python3.X in {}, found {}; delete {} and re-run e2e/testbed/provision.sh".format(bindir, versions, root))
+    version = versions[0]
+    rctx.symlink("{}/usr/bin/python{}".format(root, version), "bin/python3")
+    rctx.symlink("{}/usr/lib/python{}".format(root, version), "lib/python" + version)
+    rctx.file("BUILD.bazel", _python_build(version, rctx.attr.cpu, "Debian ({}, unpacked by provision.sh)".format(rctx.attr.platform)))
+
+# Debian's CPython for another architecture, unpacked by provision.sh: it cannot
+# run here, it only goes into images for that platform.
+_unpacked_python = repository_rule(
+    implementation = _unpacked_python_impl,
+    attrs = {
+        "cpu": attr.string(mandatory = True, doc = "@platforms//cpu constraint of the interpreter."),
+        "platform": attr.string(mandatory = True, doc = "Directory under $PYIMAGE_TESTBED_CACHE/python."),
+    },
+    local = True,
+    environ = ["PYIMAGE_TESTBED_CACHE"],
+)
 
 def _local_rust_impl(rctx):
     rustc = rctx.which("rustc")
@@ -145,11 +178,13 @@ _base_rootfs = repository_rule(
 
 def _testbed_impl(_mctx):
     _local_python(name = "pyimage_testbed_python")
+    _unpacked_python(name = "pyimage_testbed_python_arm64", cpu = "aarch64", platform = "linux-arm64")
     _local_rust(name = "pyimage_testbed_rust")
     _base_rootfs(name = "pyimage_testbed_base", flavour = "minbase")
     _base_rootfs(name = "pyimage_testbed_base_python", flavour = "minbase-python")
+    _base_rootfs(name = "pyimage_testbed_base_arm64", flavour = "minbase-arm64")
 
 testbed = module_extension(
     implementation = _testbed_impl,
-    doc = "The test bed's local Python interpreter and Rust compiler as toolchains.",
+    doc = "The test bed's Python interpreters (local amd64, unpacked arm64) and Rust compiler as toolchains, and the base root file systems.",
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build (or refresh) the offline Bazel test bed: a Debian sid chroot holding
 # Bazel 7.7.1 and the Debian-packaged rulesets, Rust, and the container tools
-# (runc, docker-registry, skopeo, umoci, crane, nginx) that the tests drive.
+# (runc, docker-registry, skopeo, umoci, crane, nginx, qemu-user) that the tests
+# drive, plus an arm64 CPython and root file system for the multi-platform example.
 #
 #   e2e/testbed/provision.sh            # idempotent; a no-op when up to date
 #   PYIMAGE_TESTBED_ROOT=/srv/sid e2e/testbed/provision.sh
@@ -76,6 +77,11 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     cp /usr/local/share/ca-certificates/*.crt "$TESTBED_ROOT/usr/local/share/ca-certificates/"
 fi
 
+# arm64 package lists too: the multi-platform example's interpreter and base
+# come from Debian's arm64 packages (downloaded and unpacked, never installed).
+testbed_mount
+testbed_exec 'dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64'
+
 PACKAGES=(
     # Bazel and the rulesets Debian packages for it
     bazel-bootstrap bazel-rules-python bazel-rules-rust bazel-rules-pkg bazel-lib
@@ -90,9 +96,10 @@ PACKAGES=(
     debootstrap iproute2 curl
     # archive readers used as independent checkers
     tar gzip zstd pigz libarchive-tools file patchelf
+    # runs the arm64 image's interpreter (qemu-aarch64 -L ROOT, no binfmt_misc needed)
+    qemu-user
 )
 step "installing ${#PACKAGES[@]} packages into the chroot (about 1 min on first run)"
-testbed_mount
 timed testbed_exec "export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/var/log/testbed-apt.log 2>&1 &&
     apt-get install -y -q ${PACKAGES[*]} >>/var/log/testbed-apt.log 2>&1 ||
@@ -211,6 +218,57 @@ make_base_rootfs() { # name, extra packages
 }
 make_base_rootfs minbase libexpat1,libffi8,libsqlite3-0,ca-certificates
 make_base_rootfs minbase-python python3,ca-certificates
+
+# The same minbase for arm64. This machine cannot run arm64 code in a chroot
+# (binfmt_misc is not ours to change), so debootstrap only downloads and
+# unpacks (--foreign), we unpack the --include packages too, and write what
+# their maintainer scripts would have: users and groups, the CA bundle. dpkg's
+# database stays unconfigured; images built on it never run apt.
+make_foreign_rootfs() { # name, debootstrap arch, extra packages
+    local tar="$TESTBED_CACHE/base/debian-sid-$1.tar.gz"
+    [ -s "$tar" ] && return 0
+    step "debootstrap --foreign the $1 root file system (about 40 s)"
+    timed testbed_exec "set -e
+        R=/var/tmp/base-rootfs-$2
+        rm -rf \$R
+        debootstrap --arch=$2 --foreign --variant=minbase --include=$3 \
+            sid \$R $(debian_mirror) >/var/log/testbed-base.log 2>&1 ||
+            { tail -n 20 /var/log/testbed-base.log; exit 1; }
+        for p in \$(cat \$R/debootstrap/base); do
+            dpkg-deb -x \$R/\$(awk -v p=\$p '\$1 == p { print \$2 }' \$R/debootstrap/debpaths) \$R
+        done
+        cp \$R/usr/share/base-passwd/passwd.master \$R/etc/passwd
+        cp \$R/usr/share/base-passwd/group.master \$R/etc/group
+        mkdir -p \$R/etc/ssl/certs
+        cat \$R/usr/share/ca-certificates/mozilla/*.crt >\$R/etc/ssl/certs/ca-certificates.crt
+        rm -rf \$R/debootstrap \$R/var/cache/apt/archives/*.deb \$R/var/lib/apt/lists/*
+        mkdir -p $TESTBED_CACHE/base
+        tar -C \$R --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+            --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* -cf - . |
+            gzip -n -6 > $tar.tmp
+        mv $tar.tmp $tar
+        rm -rf \$R"
+}
+make_foreign_rootfs minbase-arm64 arm64 libexpat1,libffi8,libsqlite3-0,ca-certificates
+
+# Debian's arm64 CPython, unpacked (not installed): the interpreter of the
+# multi-platform example's arm64 image, served by extension.bzl as a toolchain
+# for linux/aarch64. Its shared libraries come from the base, as on amd64.
+PYTHON_ARM64="$TESTBED_CACHE/python/linux-arm64"
+if [ ! -d "$PYTHON_ARM64" ]; then
+    PY=python$(testbed_exec 'python3 -c "import sys; print(\"%d.%d\" % sys.version_info[:2])"')
+    step "unpacking Debian's arm64 $PY into $PYTHON_ARM64"
+    timed testbed_exec "set -e
+        rm -rf $PYTHON_ARM64.partial /var/tmp/python-arm64-debs
+        mkdir -p $PYTHON_ARM64.partial /var/tmp/python-arm64-debs
+        cd /var/tmp/python-arm64-debs
+        apt-get download -q -o APT::Sandbox::User=root $PY-minimal:arm64 \
+            lib$PY-minimal:arm64 lib$PY-stdlib:arm64 >/var/log/testbed-python-arm64.log 2>&1 ||
+            { tail -n 20 /var/log/testbed-python-arm64.log; exit 1; }
+        for d in *.deb; do dpkg-deb -x \$d $PYTHON_ARM64.partial; done
+        cd / && rm -rf /var/tmp/python-arm64-debs
+        mv $PYTHON_ARM64.partial $PYTHON_ARM64"
+fi
 
 testbed_exec 'apt-get clean'
 echo "$WANT" >"$STAMP"
