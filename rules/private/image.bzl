@@ -1,6 +1,6 @@
-"""py_image: a py_binary as a layered OCI image with load and push targets."""
+"""py_image, py_image_index: a py_binary as a layered OCI image (or one per platform) with load and push targets."""
 
-load("@rules_oci//oci:defs.bzl", "oci_image", "oci_load", "oci_push")
+load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
 load(":version.bzl", "version_tag")
@@ -160,8 +160,122 @@ def py_image(
         visibility = visibility,
     )
 
+    _push_targets(
+        name = name,
+        image = name,
+        registries = registries,
+        push_prefix = push_prefix,
+        version_define = version_define,
+        version_status_key = version_status_key,
+        tags = tags,
+        visibility = visibility,
+    )
+
+def py_image_index(
+        name,
+        binary,
+        platforms,
+        registries = None,
+        push_prefix = "push",
+        version_define = "VERSION",
+        version_status_key = "STABLE_VERSION",
+        visibility = None,
+        tags = None,
+        **kwargs):
+    """A `py_binary` as a multi-platform image index: one image per platform, from one target.
+
+    Creates:
+    * for each `platforms` entry, `<name>_<platform name>` (e.g. `image_linux_arm64`):
+      a [py_image](#py_image) built for that platform on that entry's base, with
+      its `_layers` and `_load` targets. The binary, its Python toolchain and its
+      wheels are resolved for the platform, so a `select()` on
+      `@platforms//cpu:aarch64` in the binary's `deps` picks arm64 wheels;
+    * `<name>`: rules_oci `oci_image_index` of those images (each manifest's
+      `platform` comes from its image config);
+    * for each `registries` entry, the push targets of [py_image](#py_image),
+      pushing the index: one tag serves every platform.
+
+    ```starlark
+    py_image_index(
+        name = "image",
+        binary = ":app",
+        platforms = {
+            "@rules_pyimage//platforms:linux_amd64": "@debian_linux_amd64",
+            "@rules_pyimage//platforms:linux_arm64": "@debian_linux_arm64",
+        },
+        env = {"PORT": "8080"},
+        registries = {"ghcr": "ghcr.io/acme/app"},
+    )
+    ```
+
+    Each base's architecture is checked against its platform at build time, so
+    swapped bases fail the build instead of producing an image that cannot start.
+
+    Bazel 7's `py_binary` needs a C++ toolchain for every platform at analysis
+    time (nothing is compiled unless the binary has C/C++ deps). Without a cross
+    compiler for linux/arm64, register
+    `@rules_pyimage//platforms:no_cc_compiler_linux_arm64`, which satisfies
+    analysis and fails any real compile with an explanation.
+
+    Args:
+        name: name of the `oci_image_index` target.
+        binary: the `py_binary` (or any executable with runfiles).
+        platforms: dict of platform label -> base image for that platform
+            (`None` for an image without base). Platforms need distinct names:
+            they name the per-platform images.
+        registries: dict of registry name -> repository (no tag); the index is pushed.
+        push_prefix: prefix of the push target names.
+        version_define: `--define` that holds the version tag.
+        version_status_key: workspace status key that holds the version tag.
+        visibility: visibility of the index, the images and the push targets.
+        tags: tags for every target.
+        **kwargs: more arguments of [py_image](#py_image), the same for every
+            platform (`env`, `exposed_ports`, `groups`, `strip`, `extra_layers`, ...);
+            not `base` or `platform`, which come from `platforms`.
+    """
+    if not platforms:
+        fail("py_image_index {}: `platforms` is empty; give a dict of platform -> base image, e.g. {{\"@rules_pyimage//platforms:linux_arm64\": \"@debian_linux_arm64\"}}".format(name))
+    for attr in ["base", "platform"]:
+        if attr in kwargs:
+            fail("py_image_index {}: `{}` is not an argument here; give each platform's base as `platforms = {{platform: base}}`".format(name, attr))
+    tags = tags or []
+    images = {}
+    for platform, base in platforms.items():
+        image = "{}_{}".format(name, native.package_relative_label(platform).name)
+        if image in images:
+            fail("py_image_index {}: platforms {} and {} have the same name; the per-platform images are named after it, so give them distinct names".format(name, images[image], platform))
+        images[image] = platform
+        py_image(
+            name = image,
+            binary = binary,
+            base = base,
+            platform = platform,
+            tags = tags,
+            visibility = visibility,
+            **kwargs
+        )
+    oci_image_index(
+        name = name,
+        images = list(images.keys()),
+        tags = tags,
+        visibility = visibility,
+    )
+    _push_targets(
+        name = name,
+        image = name,
+        registries = registries,
+        push_prefix = push_prefix,
+        version_define = version_define,
+        version_status_key = version_status_key,
+        tags = tags,
+        visibility = visibility,
+    )
+
+def _push_targets(name, image, registries, push_prefix, version_define, version_status_key, tags, visibility):
+    """`<push_prefix>_<registry>_{latest,tag}` and `<push_prefix>_all` for an image or index."""
     if not registries:
         return
+    internal_tags = tags + ["manual"]
     version = name + "_version_tag"
     version_tag(
         name = version,
@@ -174,7 +288,7 @@ def py_image(
         latest = "{}_{}_latest".format(push_prefix, registry)
         oci_push(
             name = latest,
-            image = name,
+            image = image,
             repository = repository,
             remote_tags = ["latest"],
             tags = tags,
@@ -186,7 +300,7 @@ def py_image(
         versioned = "{}_{}_tag".format(push_prefix, registry)
         oci_push(
             name = "_" + versioned,
-            image = name,
+            image = image,
             repository = repository,
             remote_tags = version,
             tags = internal_tags,
