@@ -8,16 +8,19 @@
 #  3. qemu-aarch64: the arm64 image's interpreter serves the app from the
 #     unpacked root, reporting aarch64 and the aarch64 speedups;
 #  4. runc: the amd64 image runs and answers over loopback
-#     (examples/flask_app/run_image.sh).
+#     (examples/flask_app/run_image.sh);
+#  5. docker-registry: the index's push target uploads the index with the
+#     digest built, and pulling by platform gets each platform's manifest.
 #
-#   image_test.sh INDEX_LAYOUT RUN_IMAGE_SH
+#   image_test.sh INDEX_LAYOUT RUN_IMAGE_SH PUSH_LATEST
 set -euo pipefail
 INDEX=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 RUN_IMAGE=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+PUSH=$3
 WORK=${TEST_TMPDIR:-$(mktemp -d)}/multiarch
 rm -rf "$WORK" && mkdir -p "$WORK"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-for tool in skopeo umoci file python3 curl qemu-aarch64; do
+for tool in skopeo umoci file python3 curl qemu-aarch64 docker-registry; do
     command -v "$tool" >/dev/null || fail "$tool not found; e2e/testbed/provision.sh installs it (qemu-aarch64: Debian's qemu-user)"
 done
 declare -A CPU=([amd64]=x86_64 [arm64]=aarch64)
@@ -87,3 +90,26 @@ echo "PASS: arm64 image runs under qemu-aarch64 with its aarch64 interpreter and
 # 4. The amd64 image under runc, as the other examples run.
 "$RUN_IMAGE" "$WORK/amd64" 4 python,deps,app \
     '"machine":"x86_64"' '"speedups":"_speedups.cpython-314-x86_64-linux-gnu.so"' "hello from rules_pyimage"
+
+# 5. One tag for both platforms: push the index to a registry on loopback.
+REGISTRY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$WORK/registry" "$REGISTRY_PORT" >"$WORK/registry.yml"
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REGISTRY_PID=$!
+trap 'kill $QEMU_PID $REGISTRY_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+REPO=127.0.0.1:$REGISTRY_PORT/acme/multiarch
+"$PUSH" --repository "$REPO" >"$WORK/push.log" 2>&1 || { cat "$WORK/push.log"; fail "pushing the index failed"; }
+built=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$INDEX/index.json")
+pushed=sha256:$(skopeo inspect --tls-verify=false --raw "docker://$REPO:latest" | sha256sum | cut -d' ' -f1)
+[ "$pushed" = "$built" ] || fail "the registry's $REPO:latest is $pushed, the built index is $built"
+for arch in amd64 arm64; do
+    listed=$(python3 -c 'import json, sys; print(*[m["digest"] for m in json.load(open(sys.argv[1]))["manifests"] if m["platform"]["architecture"] == sys.argv[2]])' "$WORK/index.json" "$arch")
+    skopeo copy -q --src-tls-verify=false --override-os linux --override-arch "$arch" "docker://$REPO:latest" "oci:$WORK/pulled-$arch:image"
+    pulled=sha256:$(skopeo inspect --raw "oci:$WORK/pulled-$arch:image" | sha256sum | cut -d' ' -f1)
+    [ "$pulled" = "$listed" ] || fail "pulling $REPO:latest for linux/$arch gives manifest $pulled, the index lists $listed"
+    config_arch=$(skopeo inspect --config "oci:$WORK/pulled-$arch:image" | python3 -c 'import json, sys; print(json.load(sys.stdin)["architecture"])')
+    [ "$config_arch" = "$arch" ] || fail "the image pulled for linux/$arch has a $config_arch config"
+done
+echo "PASS: $REPO:latest is the index $built; pulling it for linux/amd64 and linux/arm64 gives each platform's image"
