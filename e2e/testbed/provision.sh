@@ -227,7 +227,7 @@ make_base_rootfs minbase-python python3,ca-certificates
 make_foreign_rootfs() { # name, debootstrap arch, extra packages
     local tar="$TESTBED_CACHE/base/debian-sid-$1.tar.gz"
     [ -s "$tar" ] && return 0
-    step "debootstrap --foreign the $1 root file system (about 40 s)"
+    step "debootstrap --foreign the $1 root file system (about 1 min)"
     timed testbed_exec "set -e
         R=/var/tmp/base-rootfs-$2
         rm -rf \$R
