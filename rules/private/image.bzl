@@ -3,7 +3,7 @@
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
-load(":version.bzl", "version_tag")
+load(":version.bzl", "repository_from_define", "version_tag")
 
 _ARCHITECTURES = {
     "linux_amd64": "amd64",
@@ -32,6 +32,7 @@ def py_image(
         annotations = None,
         repo_tags = None,
         registries = None,
+        registry_defines = None,
         push_prefix = "push",
         version_define = "VERSION",
         version_status_key = "STABLE_VERSION",
@@ -47,7 +48,13 @@ def py_image(
     * for each `registries` entry `reg`: `<push_prefix>_<reg>_latest` (tag
       `latest`) and `<push_prefix>_<reg>_tag` (the version tag from
       `--define=VERSION=...` or the workspace status key `STABLE_VERSION`);
-    * `<push_prefix>_all`: runs every push target, fails if any fails.
+    * `<push_prefix>_all`: runs every push target, fails if any fails;
+      `<push_prefix>_all_latest` and `<push_prefix>_all_tag` run only the
+      `_latest` or only the `_tag` ones;
+    * for each `registry_defines` entry `reg`: `<push_prefix>_<reg>`, which
+      pushes to the repository given at build time (e.g.
+      `--define=REGISTRY=registry.example.com:5000/team/app`) with the tag
+      `latest` and, when set, the version tag; not part of `_all`.
 
     ```starlark
     py_image(
@@ -93,6 +100,8 @@ def py_image(
         annotations: dict of manifest annotations.
         repo_tags: tags for `<name>_load`; default `["<name>:latest"]`.
         registries: dict of registry name -> repository (no tag).
+        registry_defines: dict of registry name -> name of the `--define` that
+            holds the repository, for registries chosen when pushing.
         push_prefix: prefix of the push target names.
         version_define: `--define` that holds the version tag.
         version_status_key: workspace status key that holds the version tag.
@@ -164,6 +173,7 @@ def py_image(
         name = name,
         image = name,
         registries = registries,
+        registry_defines = registry_defines,
         push_prefix = push_prefix,
         version_define = version_define,
         version_status_key = version_status_key,
@@ -176,6 +186,7 @@ def py_image_index(
         binary,
         platforms,
         registries = None,
+        registry_defines = None,
         push_prefix = "push",
         version_define = "VERSION",
         version_status_key = "STABLE_VERSION",
@@ -224,6 +235,8 @@ def py_image_index(
             (`None` for an image without base). Platforms need distinct names:
             they name the per-platform images.
         registries: dict of registry name -> repository (no tag); the index is pushed.
+        registry_defines: dict of registry name -> name of the `--define` that
+            holds the repository, as for [py_image](#py_image).
         push_prefix: prefix of the push target names.
         version_define: `--define` that holds the version tag.
         version_status_key: workspace status key that holds the version tag.
@@ -264,6 +277,7 @@ def py_image_index(
         name = name,
         image = name,
         registries = registries,
+        registry_defines = registry_defines,
         push_prefix = push_prefix,
         version_define = version_define,
         version_status_key = version_status_key,
@@ -271,9 +285,9 @@ def py_image_index(
         visibility = visibility,
     )
 
-def _push_targets(name, image, registries, push_prefix, version_define, version_status_key, tags, visibility):
-    """`<push_prefix>_<registry>_{latest,tag}` and `<push_prefix>_all` for an image or index."""
-    if not registries:
+def _push_targets(name, image, registries, registry_defines, push_prefix, version_define, version_status_key, tags, visibility):
+    """`<push_prefix>_<registry>_{latest,tag}`, `<push_prefix>_all*` and the registry_defines pushes for an image or index."""
+    if not registries and not registry_defines:
         return
     internal_tags = tags + ["manual"]
     version = name + "_version_tag"
@@ -283,8 +297,8 @@ def _push_targets(name, image, registries, push_prefix, version_define, version_
         status_key = version_status_key,
         tags = internal_tags,
     )
-    pushes = []
-    for registry, repository in registries.items():
+    latest_pushes, version_pushes = [], []
+    for registry, repository in (registries or {}).items():
         latest = "{}_{}_latest".format(push_prefix, registry)
         oci_push(
             name = latest,
@@ -317,10 +331,47 @@ def _push_targets(name, image, registries, push_prefix, version_define, version_
             tags = tags,
             visibility = visibility,
         )
-        pushes += [latest, versioned]
-    run_all(
-        name = push_prefix + "_all",
-        targets = pushes,
-        tags = tags,
-        visibility = visibility,
-    )
+        latest_pushes.append(latest)
+        version_pushes.append(versioned)
+    for suffix, targets in [("_all", latest_pushes + version_pushes), ("_all_latest", latest_pushes), ("_all_tag", version_pushes)]:
+        if targets:
+            run_all(
+                name = push_prefix + suffix,
+                targets = targets,
+                tags = tags,
+                visibility = visibility,
+            )
+
+    # The repository comes from a --define when the push runs; without it the
+    # push refuses to run (the build still works), like the version push.
+    for registry, define in (registry_defines or {}).items():
+        if registry in (registries or {}):
+            fail("{}: registry '{}' is in both `registries` and `registry_defines`; give one of them another name".format(name, registry))
+        push = "{}_{}".format(push_prefix, registry)
+        repository_from_define(
+            name = push + "_repository",
+            define = define,
+            tags = internal_tags,
+        )
+        version_tag(
+            name = push + "_tags",
+            define = version_define,
+            fixed_tags = ["latest"],
+            status_key = version_status_key,
+            tags = internal_tags,
+        )
+        oci_push(
+            name = "_" + push,
+            image = image,
+            repository_file = push + "_repository",
+            remote_tags = push + "_tags",
+            tags = internal_tags,
+        )
+        run_all(
+            name = push,
+            targets = ["_" + push],
+            require_nonempty = push + "_repository",
+            require_nonempty_message = "no repository for {}: pass --define={}=registry.example.com:5000/team/app".format(push, define),
+            tags = tags,
+            visibility = visibility,
+        )

@@ -1,28 +1,31 @@
-"""A file holding the version tag of an image, from --define or stamping."""
+"""Files holding the version tag and the repository of a push, from --define or stamping."""
 
-_DOC = """Writes the version tag for `push_<registry>_tag` targets.
+_DOC = """Writes the tags for `push_<registry>_tag` (and `push_<registry>`) targets.
 
 The version comes from, in order:
 1. `--define=VERSION=v1.2.3` on the command line;
 2. the workspace status key `status_key` (default `STABLE_VERSION`), set by a
    `--workspace_status_command` script that prints e.g. `STABLE_VERSION v1.2.3`.
-Without either, the file is empty and the push target that reads it refuses to
-run, with a message that says how to set the version; `bazel build //...` works.
+Without either, the file holds only `fixed_tags` (empty by default) and a push
+target that needs a version refuses to run, with a message that says how to
+set it; `bazel build //...` works.
 """
 
 def _version_tag_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".txt")
+    fixed = "".join([tag + "\n" for tag in ctx.attr.fixed_tags])
     version = ctx.var.get(ctx.attr.define, "")
     if version:
-        ctx.actions.write(out, version + "\n")
+        ctx.actions.write(out, fixed + version + "\n")
         return [DefaultInfo(files = depset([out]))]
     ctx.actions.run_shell(
         command = """
 set -eu
 v=$(awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
-if [ -n "$v" ]; then printf '%s\\n' "$v" > "$3"; else : > "$3"; fi
+printf '%s' "$4" > "$3"
+if [ -n "$v" ]; then printf '%s\\n' "$v" >> "$3"; fi
 """,
-        arguments = [ctx.info_file.path, ctx.attr.status_key, out.path],
+        arguments = [ctx.info_file.path, ctx.attr.status_key, out.path, fixed],
         inputs = [ctx.info_file],
         outputs = [out],
         mnemonic = "PyImageVersionTag",
@@ -35,6 +38,30 @@ version_tag = rule(
     doc = _DOC,
     attrs = {
         "define": attr.string(default = "VERSION", doc = "Name of the `--define` that sets the version."),
+        "fixed_tags": attr.string_list(doc = "Tags written before the version, whether or not one is set (e.g. `latest`)."),
         "status_key": attr.string(default = "STABLE_VERSION", doc = "Workspace status key that holds the version."),
+    },
+)
+
+def _repository_from_define_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name + ".txt")
+    repository = ctx.var.get(ctx.attr.define, "").strip()
+    if repository:
+        name = repository.rpartition("/")[2]
+        if "@" in repository or ":" in name or "/" not in repository or " " in repository:
+            fail("--define={}={}: give a repository such as registry.example.com:5000/team/app, without a tag or digest (tags come from the push target)".format(
+                ctx.attr.define,
+                repository,
+            ))
+    ctx.actions.write(out, repository + "\n" if repository else "")
+    return [DefaultInfo(files = depset([out]))]
+
+repository_from_define = rule(
+    implementation = _repository_from_define_impl,
+    doc = """Writes the repository given by `--define=<define>=host[:port]/path` to a file, for
+    `oci_push(repository_file = ...)`; the file is empty without the define, so the
+    push target that reads it can refuse to run while `bazel build //...` works.""",
+    attrs = {
+        "define": attr.string(mandatory = True, doc = "Name of the `--define` that holds the repository."),
     },
 )
