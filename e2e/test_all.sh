@@ -2,7 +2,7 @@
 # Run every test of the project: the README's test command and what CI runs.
 #
 #   e2e/test_all.sh            # all suites
-#   e2e/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e
+#   e2e/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, ml
 #
 # Sets up what it needs on a fresh Debian machine (as root): host packages for
 # the Rust integration tests, buildifier from npm, and the Bazel test bed.
@@ -14,7 +14,7 @@ cd "$REPO"
 
 BUILDIFIER_VERSION=8.2.1
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel errors incremental repro e2e)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel errors incremental repro e2e ml)
 results=()
 failed=0
 
@@ -90,6 +90,7 @@ for suite in "${SUITES[@]}"; do
     errors) run_suite "build-time errors, stamping" e2e/errors_test.sh ;;
     incremental) run_suite "incremental rebuild" e2e/incremental_test.sh ;;
     repro) run_suite "reproducible + remote cache" e2e/repro_test.sh ;;
+    ml) run_suite "ML examples (torch, JAX)" e2e/ml_test.sh ;;
     e2e)
         for ws in e2e/*/; do
             ws=${ws%/}
@@ -97,7 +98,7 @@ for suite in "${SUITES[@]}"; do
             run_suite "bazel test //... ($ws)" bazel_test "$ws"
         done
         ;;
-    *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro or e2e)" ;;
+    *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro, e2e or ml)" ;;
     esac
 done
 

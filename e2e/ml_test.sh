@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The ML examples (examples/pytorch, examples/jax_variants): GBs of wheels, so
+# their targets are manual and this suite builds them. Checks, with tools
+# rules_pyimage did not write (Python's tarfile and json, skopeo, runc,
+# docker-registry):
+#   - both JAX variants and the torch image build in one `bazel build`;
+#     `--config=cpu` switches :image to the CPU variant;
+#   - each image's layer split: NVIDIA and torch/JAX wheels in their own
+#     layers, nothing in two layers, a small app layer;
+#   - the CPU variant and the torch image run under runc (no GPU);
+#   - the config the Dockerfile had (env, ports, working directory);
+#   - push_custom takes its registry from --define and pushes latest and the
+#     version tag; after an app edit only the app layer digest changes and the
+#     push uploads 2 blobs (app layer + config);
+#   - the layer_sizes.sh command of the READMEs works.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+# shellcheck source=e2e/testbed/common.sh
+. "$REPO/e2e/testbed/common.sh"
+mkdir -p "$TESTBED_CACHE/tmp"
+WORK=$(mktemp -d "$TESTBED_CACHE/tmp/ml.XXXXXX")
+restore=()
+cleanup() {
+    local f
+    for f in ${restore[@]+"${restore[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
+    [ -f "$WORK/registry.pid" ] && testbed_exec "kill $(cat "$WORK/registry.pid")" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { printf '\n== %s\n' "$*"; }
+bazel_quiet() { ./bazelw "$@" >"$WORK/bazel.log" 2>&1 || { tail -40 "$WORK/bazel.log"; fail "bazel $*"; }; }
+layout() { # target [flags] -> its OCI layout directory (host path)
+    local path
+    path=$(./bazelw cquery "$@" --output=files 2>/dev/null | head -n1)
+    echo "$REPO/$path"
+}
+layer_digests() { python3 -c 'import json,sys,os
+d=sys.argv[1]; idx=json.load(open(os.path.join(d,"index.json")))
+m=json.load(open(os.path.join(d,"blobs/sha256",idx["manifests"][0]["digest"].split(":")[1])))
+print(" ".join(l["digest"] for l in m["layers"]))' "$1"; }
+
+TORCH=//examples/pytorch:image
+CPU=//examples/jax_variants:image_cpu
+CUDA=//examples/jax_variants:image_cuda
+
+step "one bazel build: the torch image and both JAX variants"
+start=$SECONDS
+bazel_quiet build "$TORCH" //examples/jax_variants:images
+echo "built in $((SECONDS - start)) s"
+TORCH_DIR=$(layout "$TORCH")
+CPU_DIR=$(layout "$CPU")
+CUDA_DIR=$(layout "$CUDA")
+
+step "--config=cpu switches :image to the CPU variant"
+# Both configurations write :image_cpu to the same path: compare digests, not paths.
+cpu_digests=$(layer_digests "$CPU_DIR")
+cuda_digests=$(layer_digests "$CUDA_DIR")
+[ "$cpu_digests" != "$cuda_digests" ] || fail "the CPU and CUDA variants have the same layers"
+bazel_quiet build //examples/jax_variants:image --config=cpu
+[ "$(layer_digests "$(layout //examples/jax_variants:image --config=cpu)")" = "$cpu_digests" ] ||
+    fail ":image with --config=cpu is not the CPU variant"
+bazel_quiet build //examples/jax_variants:image
+[ "$(layer_digests "$(layout //examples/jax_variants:image)")" = "$cuda_digests" ] ||
+    fail ":image without --config is not the CUDA variant"
+bazel_quiet build //examples/jax_variants:images
+echo "PASS: :image is the CUDA variant, with --config=cpu the CPU one"
+
+step "layer split (Python tarfile over the built layers)"
+# The three reads are independent; run them side by side.
+APP_LAYER='app=^(_main|\(launcher\)|_repo_mapping|__init__\.py)$'
+python3 e2e/ml_check_layers.py "$TORCH_DIR" base,python,nvidia,torch,deps,app \
+    --layer 'nvidia=pypi_torch_(nvidia|cuda)_' \
+    --layer 'torch=pypi_torch_(torch|torchvision|triton)$' \
+    --layer 'python=pyimage_testbed_python$' \
+    --layer "$APP_LAYER" \
+    --min-bytes nvidia=1000000000 --min-bytes torch=300000000 --max-bytes app=65536 >"$WORK/split_torch.txt" 2>&1 &
+torch_check=$!
+python3 e2e/ml_check_layers.py "$CUDA_DIR" base,python,nvidia,jax,deps,app \
+    --layer 'nvidia=pypi_jax_cuda_nvidia_' \
+    --layer 'jax=pypi_jax_cuda_jax' \
+    --layer "$APP_LAYER" \
+    --min-bytes nvidia=500000000 --max-bytes app=65536 >"$WORK/split_cuda.txt" 2>&1 &
+cuda_check=$!
+python3 e2e/ml_check_layers.py "$CPU_DIR" base,python,jax,deps,app \
+    --layer 'jax=pypi_jax_cpu_jax' \
+    --layer 'deps=pypi_jax_cpu_(numpy|scipy|ml_dtypes|opt_einsum)$' \
+    --layer "$APP_LAYER" \
+    --max-bytes app=65536 >"$WORK/split_cpu.txt" 2>&1 &
+cpu_check=$!
+split_failed=0
+for check in torch:$torch_check cuda:$cuda_check cpu:$cpu_check; do
+    wait "${check#*:}" || split_failed=1
+    cat "$WORK/split_${check%%:*}.txt"
+done
+[ "$split_failed" = 0 ] || fail "layer split"
+
+step "the Dockerfile's config: env, ports, working directory"
+python3 - "$TORCH_DIR" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+blob = lambda dg: os.path.join(d, "blobs", "sha256", dg.split(":")[1])
+idx = json.load(open(os.path.join(d, "index.json")))
+config = json.load(open(blob(json.load(open(blob(idx["manifests"][0]["digest"])))["config"]["digest"])))["config"]
+env = dict(e.split("=", 1) for e in config["Env"])
+want = {"CUDA_ARCHITECTURES": "75;80;86;89;90;100;120", "NVIDIA_VISIBLE_DEVICES": "all"}
+bad = [k for k, v in want.items() if env.get(k) != v]
+bad += [p for p in ["7862/tcp", "8888/tcp"] if p not in config.get("ExposedPorts", {})]
+bad += [] if config.get("WorkingDir") == "/workspace" else ["WorkingDir"]
+if bad:
+    sys.exit("FAIL: config lacks %s: %s" % (bad, json.dumps(config)))
+print("PASS: env %s, ports %s, workdir %s" % (sorted(want), sorted(config["ExposedPorts"]), config["WorkingDir"]))
+PY
+
+step "the images run under runc: the CPU variant and torch (on the CPU)"
+start=$SECONDS
+bazel_quiet test //examples/jax_variants:image_cpu_test //examples/pytorch:image_test
+grep -E '^//' "$WORK/bazel.log" || true
+echo "ran in $((SECONDS - start)) s"
+
+step "push_custom: the registry from --define"
+if ./bazelw run //examples/pytorch:push_custom >"$WORK/noreg.log" 2>&1; then
+    fail "push_custom without --define=REGISTRY should refuse to run"
+fi
+grep -q -- "--define=REGISTRY=" "$WORK/noreg.log" || fail "unhelpful error without a registry: $(tail -5 "$WORK/noreg.log")"
+if ./bazelw build //examples/pytorch:push_custom --define=REGISTRY=127.0.0.1:5000/ml/app:v1 >"$WORK/badreg.log" 2>&1; then
+    fail "a registry with a tag should fail the build"
+fi
+grep -q "without a tag or digest" "$WORK/badreg.log" || fail "unhelpful error for a tagged registry: $(tail -5 "$WORK/badreg.log")"
+echo "PASS: refused without a registry and with a tagged one, saying how to fix it"
+
+PORT=$(free_port)
+printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$WORK/registry" "$PORT" >"$WORK/registry.yml"
+testbed_exec "docker-registry serve $WORK/registry.yml >$WORK/registry.log 2>&1 & echo \$! > $WORK/registry.pid"
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+REPOSITORY=127.0.0.1:$PORT/ml/pytorch-app
+push() {
+    local start=$SECONDS
+    ./bazelw run //examples/pytorch:push_custom --define=REGISTRY="$REPOSITORY" --define=VERSION=v1.0.0 >"$WORK/push.log" 2>&1 ||
+        { cat "$WORK/push.log"; fail "push_custom"; }
+    echo "pushed in $((SECONDS - start)) s"
+}
+uploads() { grep -c 'PUT /v2/ml/pytorch-app/blobs/uploads/' "$WORK/registry.log" || true; }
+push
+first=$(uploads)
+built=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$TORCH_DIR/index.json")
+for tag in latest v1.0.0; do
+    pushed=$(testbed_exec "skopeo inspect --tls-verify=false docker://$REPOSITORY:$tag | jq -r .Digest")
+    [ "$pushed" = "$built" ] || fail "$REPOSITORY:$tag is $pushed, built $built"
+done
+echo "PASS: $REPOSITORY:latest and :v1.0.0 are the built manifest $built ($first blobs uploaded)"
+
+step "an app edit changes only the app layer, and the push uploads 2 blobs"
+before=$(layer_digests "$TORCH_DIR")
+cp examples/pytorch/serve.py "$WORK/examples_pytorch_serve.py"
+restore+=(examples/pytorch/serve.py)
+printf '# edited %s\n' "$(date +%s%N)" >>examples/pytorch/serve.py
+start=$SECONDS
+bazel_quiet build "$TORCH"
+echo "rebuilt in $((SECONDS - start)) s"
+after=$(layer_digests "$TORCH_DIR")
+python3 - "$before" "$after" <<'PY' || exit 1
+import sys
+b, a = sys.argv[1].split(), sys.argv[2].split()
+changed = [i for i, (x, y) in enumerate(zip(b, a)) if x != y]
+if len(a) != len(b) or changed != [len(a) - 1]:
+    sys.exit(f"FAIL: expected only the last (app) layer to change, changed: {changed}")
+print(f"PASS: only layer {changed[0]} (app) changed: {b[-1][:19]} -> {a[-1][:19]}")
+PY
+push
+second=$(($(uploads) - first))
+app_size=$(python3 -c 'import json,os,sys
+d=sys.argv[1]; b=lambda g: os.path.join(d,"blobs/sha256",g.split(":")[1])
+m=json.load(open(b(json.load(open(os.path.join(d,"index.json")))["manifests"][0]["digest"])))
+print(m["layers"][-1]["size"] + m["config"]["size"])' "$TORCH_DIR")
+echo "blobs uploaded: first push $first, after the app edit $second ($app_size bytes: app layer + config)"
+[ "$second" = 2 ] || fail "expected 2 uploads after an app edit (app layer + config), got $second"
+
+step "an edit of the JAX app changes only the app layer of both variants"
+bazel_quiet build //examples/jax_variants:images
+cpu_before=$(layer_digests "$CPU_DIR")
+cuda_before=$(layer_digests "$CUDA_DIR")
+cp examples/jax_variants/serve.py "$WORK/examples_jax_variants_serve.py"
+restore+=(examples/jax_variants/serve.py)
+printf '# edited %s\n' "$(date +%s%N)" >>examples/jax_variants/serve.py
+start=$SECONDS
+bazel_quiet build //examples/jax_variants:images
+echo "rebuilt both in $((SECONDS - start)) s"
+python3 - "$cpu_before" "$(layer_digests "$CPU_DIR")" "$cuda_before" "$(layer_digests "$CUDA_DIR")" <<'PY' || exit 1
+import sys
+for variant, (b, a) in zip(["cpu", "cuda"], [sys.argv[1:3], sys.argv[3:5]]):
+    b, a = b.split(), a.split()
+    changed = [i for i, (x, y) in enumerate(zip(b, a)) if x != y]
+    if len(a) != len(b) or changed != [len(a) - 1]:
+        sys.exit(f"FAIL: {variant}: expected only the last (app) layer to change, changed: {changed}")
+print("PASS: only the app layer of each variant changed")
+PY
+
+step "layer sizes before/after stripping (the READMEs' command), CPU variant"
+e2e/layer_sizes.sh //examples/jax_variants:image_cpu_layers_unstripped //examples/jax_variants:image_cpu_layers >"$WORK/sizes.md"
+cat "$WORK/sizes.md"
+grep -q '^| \*\*total\*\*' "$WORK/sizes.md" || fail "layer_sizes.sh printed no total"
+echo "PASS: the ML examples build, split, run and push as documented"
