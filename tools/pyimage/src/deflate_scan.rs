@@ -4,9 +4,10 @@
 //! libdeflate compresses a buffer into a complete deflate stream whose last block has
 //! BFINAL set. To chain such streams into one gzip member, the parallel writer clears
 //! that bit and appends an empty stored block to return to a byte boundary — which needs
-//! the exact bit positions this scanner finds. It walks the block structure and decodes
-//! Huffman symbols only far enough to skip them (no output, no window), so it is much
-//! cheaper than inflating.
+//! the exact bit positions this scanner finds. It walks the block structure and skips
+//! Huffman symbols without producing output: one table lookup per literal, two per
+//! match, each giving the code's length plus the extra bits to skip (their values do not
+//! matter), with a 64-bit bit buffer refilled a word at a time.
 
 /// Bit positions in a raw deflate stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,8 @@ pub struct StreamEnd {
     pub end_bit: u64,
 }
 
-const PRIMARY_BITS: u32 = 10;
+/// Bits resolved by one table lookup; longer codes (rare) are decoded bit by bit.
+const TABLE_BITS: u32 = 11;
 const LENGTH_EXTRA: [u8; 29] = [
     0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
 ];
@@ -29,111 +31,157 @@ const CODE_LENGTH_ORDER: [usize; 19] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
+/// A table entry: the bits a symbol takes (code + extra bits) in the low byte, what it
+/// is above. 0 means "no code of at most `TABLE_BITS` bits starts here".
+const LITERAL: u16 = 1 << 8;
+const MATCH: u16 = 2 << 8;
+const END: u16 = 3 << 8;
+const LONG: u16 = 4 << 8;
+const KIND: u16 = 7 << 8;
+
+/// An LSB-first bit reader over a byte slice with a 64-bit buffer. Past the end it reads
+/// zeros; `pos` then exceeds the data's length in bits, which callers check.
 struct Bits<'a> {
     data: &'a [u8],
-    pos: u64,
-    limit: u64,
+    /// Next byte to load into `buffer`.
+    next: usize,
+    buffer: u64,
+    /// Valid bits in `buffer`.
+    count: u32,
 }
 
-impl Bits<'_> {
-    /// The next `n` (≤ 24) bits, zero-filled past the end.
+impl<'a> Bits<'a> {
+    fn at(data: &'a [u8], byte: usize) -> Self {
+        Bits {
+            data,
+            next: byte,
+            buffer: 0,
+            count: 0,
+        }
+    }
+
+    /// Bit position of the next unread bit.
+    #[inline]
+    fn pos(&self) -> u64 {
+        self.next as u64 * 8 - u64::from(self.count)
+    }
+
+    /// Tops the buffer up to at least 56 bits. False once reading has gone more than
+    /// 8 bytes past the end (the stream is truncated).
+    #[inline]
+    fn refill(&mut self) -> bool {
+        if let Some(word) = self.data.get(self.next..self.next + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            self.buffer |= word << self.count;
+            let bytes = (63 - self.count) / 8;
+            self.next += bytes as usize;
+            self.count += bytes * 8;
+            return true;
+        }
+        while self.count <= 56 {
+            let byte = self.data.get(self.next).copied().unwrap_or(0);
+            self.buffer |= u64::from(byte) << self.count;
+            self.next += 1;
+            self.count += 8;
+        }
+        self.next <= self.data.len() + 8
+    }
+
     #[inline]
     fn peek(&self, n: u32) -> u32 {
-        let byte = (self.pos >> 3) as usize;
-        let mut word = [0u8; 4];
-        if byte + 4 <= self.data.len() {
-            word.copy_from_slice(&self.data[byte..byte + 4]);
-        } else if byte < self.data.len() {
-            let rest = &self.data[byte..];
-            word[..rest.len()].copy_from_slice(rest);
-        }
-        (u32::from_le_bytes(word) >> (self.pos & 7)) & ((1 << n) - 1)
+        (self.buffer & ((1u64 << n) - 1)) as u32
     }
 
     #[inline]
+    fn consume(&mut self, n: u32) {
+        self.buffer >>= n;
+        self.count -= n;
+    }
+
+    /// The next `n` (≤ 32) bits.
     fn take(&mut self, n: u32) -> Option<u32> {
+        if self.count < n && !self.refill() {
+            return None;
+        }
         let v = self.peek(n);
-        self.pos += u64::from(n);
-        (self.pos <= self.limit).then_some(v)
+        self.consume(n);
+        Some(v)
     }
 }
 
-struct Huffman {
-    counts: [i32; 16],
+/// A canonical Huffman code: a lookup table for codes of up to `TABLE_BITS` bits (entries
+/// as above, made by `entry` from the symbol) and the counts and sorted symbols for the
+/// rest.
+struct Code {
+    table: Vec<u16>,
+    counts: [u16; 16],
     symbols: Vec<u16>,
-    /// Indexed by the next `PRIMARY_BITS` bits: `symbol << 4 | length`, or 0 for codes
-    /// longer than `PRIMARY_BITS` (decoded the slow way).
-    table: Vec<u32>,
 }
 
-impl Huffman {
-    fn new(lengths: &[u8]) -> Option<Huffman> {
-        let mut counts = [0i32; 16];
+impl Code {
+    /// Builds the code for `lengths` (0 = unused symbol). `None` if over-subscribed.
+    fn new(lengths: &[u8], entry: impl Fn(usize, u32) -> u16) -> Option<Code> {
+        let mut counts = [0u16; 16];
         for &l in lengths {
             counts[usize::from(l)] += 1;
         }
         counts[0] = 0;
         let mut left = 1i32;
         for &count in &counts[1..] {
-            left = (left << 1) - count;
+            left = (left << 1) - i32::from(count);
             if left < 0 {
-                return None; // over-subscribed
+                return None;
             }
         }
         let mut offsets = [0usize; 16];
         for len in 1..15 {
-            offsets[len + 1] = offsets[len] + counts[len] as usize;
+            offsets[len + 1] = offsets[len] + usize::from(counts[len]);
         }
         let mut symbols = vec![0u16; lengths.len()];
-        for (sym, &l) in lengths.iter().enumerate() {
-            if l != 0 {
-                symbols[offsets[usize::from(l)]] = sym as u16;
-                offsets[usize::from(l)] += 1;
-            }
-        }
         let mut next_code = [0u32; 16];
         let mut code = 0u32;
         for len in 1..16 {
-            code = (code + counts[len - 1] as u32) << 1;
+            code = (code + u32::from(counts[len - 1])) << 1;
             next_code[len] = code;
         }
-        let size = 1usize << PRIMARY_BITS;
-        let mut table = vec![0u32; size];
+        let size = 1usize << TABLE_BITS;
+        let mut table = vec![0u16; size];
         for (sym, &l) in lengths.iter().enumerate() {
             if l == 0 {
                 continue;
             }
+            symbols[offsets[usize::from(l)]] = sym as u16;
+            offsets[usize::from(l)] += 1;
             let l = u32::from(l);
             let code = next_code[l as usize];
             next_code[l as usize] += 1;
-            if l <= PRIMARY_BITS {
-                let reversed = (code.reverse_bits() >> (32 - l)) as usize;
-                let mut i = reversed;
-                while i < size {
-                    table[i] = (sym as u32) << 4 | l;
-                    i += 1 << l;
-                }
+            let (first, value) = if l <= TABLE_BITS {
+                ((code.reverse_bits() >> (32 - l)) as usize, entry(sym, l))
+            } else {
+                // Mark the table slot of the code's first TABLE_BITS bits.
+                let prefix = code >> (l - TABLE_BITS);
+                ((prefix.reverse_bits() >> (32 - TABLE_BITS)) as usize, LONG)
+            };
+            let step = 1usize << l.min(TABLE_BITS);
+            let mut i = first;
+            while i < size {
+                table[i] = value;
+                i += step;
             }
         }
-        Some(Huffman {
+        Some(Code {
+            table,
             counts,
             symbols,
-            table,
         })
     }
 
-    #[inline]
-    fn decode(&self, bits: &mut Bits<'_>) -> Option<u16> {
-        let entry = self.table[bits.peek(PRIMARY_BITS) as usize];
-        if entry != 0 {
-            bits.take(entry & 15)?;
-            return Some((entry >> 4) as u16);
-        }
-        // Canonical decoding one bit at a time (long or invalid codes only).
+    /// Decodes one symbol the slow way: one bit at a time (codes longer than the table).
+    fn decode_slow(&self, bits: &mut Bits<'_>) -> Option<u16> {
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..16 {
             code |= bits.take(1)? as i32;
-            let count = self.counts[len];
+            let count = i32::from(self.counts[len]);
             if code - count < first {
                 return self.symbols.get((index + code - first) as usize).copied();
             }
@@ -145,18 +193,47 @@ impl Huffman {
     }
 }
 
-fn fixed_tables() -> (Huffman, Huffman) {
+/// Table entry of literal/length symbol `sym` with a code of `len` bits.
+fn literal_entry(sym: usize, len: u32) -> u16 {
+    match sym {
+        0..=255 => LITERAL | len as u16,
+        256 => END | len as u16,
+        257..=285 => MATCH | (len + u32::from(LENGTH_EXTRA[sym - 257])) as u16,
+        _ => 0, // 286, 287: never valid
+    }
+}
+
+/// Table entry of distance symbol `sym` with a code of `len` bits.
+fn distance_entry(sym: usize, len: u32) -> u16 {
+    match DISTANCE_EXTRA.get(sym) {
+        Some(&extra) => MATCH | (len + u32::from(extra)) as u16,
+        None => 0, // 30, 31: never valid
+    }
+}
+
+/// Resolves a `LONG` entry: decodes the symbol bit by bit and returns its entry.
+fn slow_entry(code: &Code, bits: &mut Bits<'_>, entry: impl Fn(usize, u32) -> u16) -> Option<u16> {
+    let sym = code.decode_slow(bits)?;
+    // The code bits are consumed: only the extra bits remain to skip.
+    let full = entry(usize::from(sym), 0);
+    if full == 0 {
+        return None;
+    }
+    Some(full)
+}
+
+fn fixed_codes() -> (Code, Code) {
     let mut lengths = [0u8; 288];
     lengths[..144].fill(8);
     lengths[144..256].fill(9);
     lengths[256..280].fill(7);
     lengths[280..].fill(8);
-    let lit = Huffman::new(&lengths).expect("fixed literal code");
-    let dist = Huffman::new(&[5u8; 30]).expect("fixed distance code");
-    (lit, dist)
+    let literals = Code::new(&lengths, literal_entry).expect("fixed literal code");
+    let distances = Code::new(&[5u8; 30], distance_entry).expect("fixed distance code");
+    (literals, distances)
 }
 
-fn dynamic_tables(bits: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
+fn dynamic_codes(bits: &mut Bits<'_>) -> Option<(Code, Code)> {
     let hlit = bits.take(5)? as usize + 257;
     let hdist = bits.take(5)? as usize + 1;
     let hclen = bits.take(4)? as usize + 4;
@@ -167,19 +244,20 @@ fn dynamic_tables(bits: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
     for &i in &CODE_LENGTH_ORDER[..hclen] {
         code_lengths[i] = bits.take(3)? as u8;
     }
-    let code_code = Huffman::new(&code_lengths)?;
-    let mut lengths = vec![0u8; hlit + hdist];
+    let code_code = Code::new(&code_lengths, |_, _| LONG)?;
+    let mut lengths = [0u8; 286 + 30];
+    let total = hlit + hdist;
     let mut i = 0;
-    while i < lengths.len() {
-        let sym = code_code.decode(bits)?;
+    while i < total {
+        let sym = code_code.decode_slow(bits)?;
         let (value, repeat) = match sym {
             0..=15 => (sym as u8, 1),
-            16 => (*lengths.get(i.checked_sub(1)?)?, 3 + bits.take(2)? as usize),
+            16 => (lengths[i.checked_sub(1)?], 3 + bits.take(2)? as usize),
             17 => (0, 3 + bits.take(3)? as usize),
             18 => (0, 11 + bits.take(7)? as usize),
             _ => return None,
         };
-        if i + repeat > lengths.len() {
+        if i + repeat > total {
             return None;
         }
         lengths[i..i + repeat].fill(value);
@@ -189,65 +267,78 @@ fn dynamic_tables(bits: &mut Bits<'_>) -> Option<(Huffman, Huffman)> {
         return None; // no end-of-block code
     }
     Some((
-        Huffman::new(&lengths[..hlit])?,
-        Huffman::new(&lengths[hlit..])?,
+        Code::new(&lengths[..hlit], literal_entry)?,
+        Code::new(&lengths[hlit..total], distance_entry)?,
     ))
+}
+
+/// Skips the symbols of one Huffman-coded block up to and including its end-of-block
+/// code. `None` if the data is invalid or runs out.
+fn skip_huffman_block(bits: &mut Bits<'_>, literals: &Code, distances: &Code) -> Option<()> {
+    let mask = (1u64 << TABLE_BITS) - 1;
+    loop {
+        // A match takes at most 15 + 5 + 15 + 13 = 48 bits.
+        if bits.count < 48 && !bits.refill() {
+            return None;
+        }
+        let mut entry = literals.table[(bits.buffer & mask) as usize];
+        if entry & KIND == LONG {
+            entry = slow_entry(literals, bits, literal_entry)?;
+        }
+        bits.consume(u32::from(entry & 0xff));
+        match entry & KIND {
+            LITERAL => continue,
+            END => return Some(()),
+            MATCH => {}
+            _ => return None,
+        }
+        let mut entry = distances.table[(bits.buffer & mask) as usize];
+        if entry & KIND == LONG {
+            entry = slow_entry(distances, bits, distance_entry)?;
+        }
+        if entry & KIND != MATCH {
+            return None;
+        }
+        bits.consume(u32::from(entry & 0xff));
+    }
 }
 
 /// Scans a raw deflate stream. Returns `None` if it is malformed or truncated.
 pub fn scan(data: &[u8]) -> Option<StreamEnd> {
-    let mut bits = Bits {
-        data,
-        pos: 0,
-        limit: data.len() as u64 * 8,
-    };
+    let limit = data.len() as u64 * 8;
+    let mut bits = Bits::at(data, 0);
     let mut fixed = None;
     loop {
-        let header = bits.pos;
+        let header = bits.pos();
         let last = bits.take(1)? == 1;
         match bits.take(2)? {
             0 => {
-                bits.pos = bits.pos.div_ceil(8) * 8;
-                let len = bits.take(16)?;
-                let nlen = bits.take(16)?;
-                if len != !nlen & 0xffff {
+                let byte = bits.pos().div_ceil(8) as usize;
+                let len_bytes = data.get(byte..byte + 4)?;
+                let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]);
+                let nlen = u16::from_le_bytes([len_bytes[2], len_bytes[3]]);
+                if len != !nlen {
                     return None;
                 }
-                bits.pos += u64::from(len) * 8;
-                if bits.pos > bits.limit {
-                    return None;
-                }
+                bits = Bits::at(data, byte + 4 + usize::from(len));
             }
-            kind @ (1 | 2) => {
-                let dynamic;
-                let (lit, dist) = if kind == 1 {
-                    let tables = fixed.get_or_insert_with(fixed_tables);
-                    (&tables.0, &tables.1)
-                } else {
-                    dynamic = dynamic_tables(&mut bits)?;
-                    (&dynamic.0, &dynamic.1)
-                };
-                loop {
-                    let sym = lit.decode(&mut bits)?;
-                    if sym < 256 {
-                        continue;
-                    }
-                    if sym == 256 {
-                        break;
-                    }
-                    let extra = *LENGTH_EXTRA.get(usize::from(sym - 257))?;
-                    bits.take(u32::from(extra))?;
-                    let d = dist.decode(&mut bits)?;
-                    let extra = *DISTANCE_EXTRA.get(usize::from(d))?;
-                    bits.take(u32::from(extra))?;
-                }
+            1 => {
+                let (literals, distances) = fixed.get_or_insert_with(fixed_codes);
+                skip_huffman_block(&mut bits, literals, distances)?;
+            }
+            2 => {
+                let (literals, distances) = dynamic_codes(&mut bits)?;
+                skip_huffman_block(&mut bits, &literals, &distances)?;
             }
             _ => return None,
+        }
+        if bits.pos() > limit {
+            return None;
         }
         if last {
             return Some(StreamEnd {
                 final_block_bit: header,
-                end_bit: bits.pos,
+                end_bit: bits.pos(),
             });
         }
     }
@@ -305,6 +396,64 @@ mod tests {
                     stream[(end.final_block_bit / 8) as usize] >> (end.final_block_bit % 8) & 1,
                     1
                 );
+            }
+        }
+    }
+
+    /// Clearing the bit `scan` found and appending an empty stored block and an empty
+    /// final block must still inflate to `data`: proof that the bit was BFINAL.
+    fn check_chainable(stream: &[u8], data: &[u8]) {
+        use std::io::Read;
+        let end = scan(stream).expect("scan");
+        assert_eq!(end.end_bit.div_ceil(8), stream.len() as u64);
+        let mut chained = stream.to_vec();
+        let bit = end.final_block_bit;
+        chained[(bit / 8) as usize] &= !(1 << (bit % 8));
+        let used = end.end_bit - (stream.len() as u64 - 1) * 8;
+        let last = chained.len() - 1;
+        chained[last] &= ((1u16 << used) - 1) as u8;
+        if used > 5 {
+            chained.push(0); // the stored block's 3 header bits do not fit in this byte
+        }
+        chained.extend_from_slice(&[0, 0, 0xff, 0xff, 3, 0]);
+        let mut out = Vec::new();
+        flate2::read::DeflateDecoder::new(&chained[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn long_codes_fixed_blocks_and_stored_blocks() {
+        // Byte k about 2^-k of the time: Huffman codes up to 15 bits, longer than the
+        // lookup table.
+        let mut s = 7u64;
+        let mut skewed = Vec::new();
+        for _ in 0..300_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            skewed.push((s | 1 << 40).trailing_zeros() as u8 * 3);
+        }
+        // Random bytes: libdeflate stores them; short inputs get fixed codes.
+        let random: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mixed = [&skewed[..50_000], &random[..], &sample(80_000, 9)].concat();
+        for data in [&skewed[..], &random[..], &mixed[..], b"abc", b""] {
+            for level in [1, 6, 12] {
+                check_chainable(&deflate(data, level), data);
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_stream_is_refused_or_consistent() {
+        let data = sample(20_000, 4);
+        let stream = deflate(&data, 6);
+        for cut in 0..stream.len() {
+            if let Some(end) = scan(&stream[..cut]) {
+                assert!(end.end_bit <= cut as u64 * 8);
             }
         }
     }
