@@ -223,7 +223,7 @@ pub struct ParallelGzip<W: Write> {
     block_size: usize,
     buffer: Vec<u8>,
     pool: Option<Pool>,
-    inline: Option<Compressor>,
+    inline: Option<BlockDeflater>,
     pending: VecDeque<Receiver<io::Result<Block>>>,
     max_pending: usize,
     crc: u32,
@@ -238,7 +238,7 @@ impl<W: Write> ParallelGzip<W> {
         out.write_all(&GZIP_HEADER)?;
         let threads = threads.max(1);
         let (pool, inline) = if threads == 1 {
-            (None, Some(new_compressor(level)?))
+            (None, Some(BlockDeflater::new(level)?))
         } else {
             (Some(start_pool(threads, level)?), None)
         };
@@ -260,8 +260,8 @@ impl<W: Write> ParallelGzip<W> {
     /// Compresses the buffered block (`last` ends the deflate stream).
     fn submit(&mut self, last: bool) -> io::Result<()> {
         let input = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.block_size));
-        if let Some(compressor) = self.inline.as_mut() {
-            let block = compress_block(compressor, &input, last)?;
+        if let Some(deflater) = self.inline.as_mut() {
+            let block = deflater.compress(&input, last)?;
             return self.emit(block);
         }
         let (reply, receiver) = mpsc::sync_channel(1);
@@ -356,7 +356,7 @@ fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
     for i in 0..threads {
         let queue = Arc::clone(&queue);
         // libdeflate keeps no state between calls: one compressor per thread is reused.
-        let mut compressor = new_compressor(level)?;
+        let mut deflater = BlockDeflater::new(level)?;
         let worker = std::thread::Builder::new()
             .name(format!("gzip-{i}"))
             .spawn(move || loop {
@@ -365,9 +365,7 @@ fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let _ = job
-                    .reply
-                    .send(compress_block(&mut compressor, &job.input, job.last));
+                let _ = job.reply.send(deflater.compress(&job.input, job.last));
             })?;
         workers.push(worker);
     }
@@ -377,30 +375,169 @@ fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
     })
 }
 
-/// Deflates one block as part of a larger raw deflate stream. Unless `last`, the result
-/// is made non-final and ends on a byte boundary.
-fn compress_block(compressor: &mut Compressor, input: &[u8], last: bool) -> io::Result<Block> {
-    let bound = compressor.deflate_compress_bound(input.len());
-    let mut deflated = vec![0u8; bound + EMPTY_STORED_BLOCK.len()];
-    let n = compressor
-        .deflate_compress(input, &mut deflated)
-        .map_err(|e| io::Error::other(format!("deflate failed: {e:?}")))?;
-    deflated.truncate(n);
-    if !last && !make_non_final(&mut deflated) {
-        // Never expected: fall back to stored blocks, which are always valid.
-        deflated = stored_blocks(input);
-    }
-    Ok(Block {
-        deflated,
-        crc: libdeflater::crc32(input),
-        len: input.len() as u64,
-    })
+/// Bytes judged together for compressibility: runs of segments that look like
+/// compressed or encrypted data are stored, not deflated.
+const SEGMENT: usize = 64 * 1024;
+
+/// A libdeflate compressor with the scratch buffer it writes into, one per thread.
+struct BlockDeflater {
+    compressor: Compressor,
+    scratch: Vec<u8>,
 }
 
-/// Clears the final-block bit of a complete raw deflate stream and appends an empty
-/// stored block so the next stream can start on a byte boundary. False if the stream
-/// could not be scanned.
-fn make_non_final(stream: &mut Vec<u8>) -> bool {
+impl BlockDeflater {
+    fn new(level: i32) -> io::Result<Self> {
+        Ok(BlockDeflater {
+            compressor: new_compressor(level)?,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Deflates one block as part of a larger raw deflate stream. Unless `last`, the
+    /// result is made non-final and ends on a byte boundary.
+    ///
+    /// Segments whose bytes are spread almost evenly over all 256 values (compressed or
+    /// encrypted data: fat binaries, wheels' embedded archives) are written as stored
+    /// blocks straight away. libdeflate would search them as hard as any other data, and
+    /// scanning its output for the final block bit costs as much again, to save a
+    /// fraction of a percent at best; the rest of the block is deflated as usual.
+    fn compress(&mut self, input: &[u8], last: bool) -> io::Result<Block> {
+        let runs = if input.is_empty() {
+            vec![(0..0, false)]
+        } else {
+            segment_runs(input)
+        };
+        let mut deflated = Vec::new();
+        for (i, (range, stored)) in runs.iter().enumerate() {
+            let final_run = last && i + 1 == runs.len();
+            let part = &input[range.clone()];
+            if *stored {
+                append_stored_blocks(&mut deflated, part, final_run);
+            } else {
+                self.deflate_run(part, final_run, &mut deflated)?;
+            }
+        }
+        Ok(Block {
+            deflated,
+            crc: libdeflater::crc32(input),
+            len: input.len() as u64,
+        })
+    }
+
+    /// Appends `input` deflated by libdeflate: a final stream when `last`, otherwise made
+    /// non-final and brought back to a byte boundary.
+    fn deflate_run(&mut self, input: &[u8], last: bool, out: &mut Vec<u8>) -> io::Result<()> {
+        let bound = self.compressor.deflate_compress_bound(input.len());
+        if self.scratch.len() < bound {
+            // Zeroed by the allocator, so pages are only touched when libdeflate writes.
+            self.scratch = vec![0u8; bound];
+        }
+        let n = self
+            .compressor
+            .deflate_compress(input, &mut self.scratch)
+            .map_err(|e| io::Error::other(format!("deflate failed: {e:?}")))?;
+        let start = out.len();
+        out.reserve(n + EMPTY_STORED_BLOCK.len());
+        out.extend_from_slice(&self.scratch[..n]);
+        if !last && !make_non_final(out, start) {
+            // Never expected: fall back to stored blocks, which are always valid.
+            out.truncate(start);
+            append_stored_blocks(out, input, false);
+        }
+        Ok(())
+    }
+}
+
+/// Cuts `input` into runs of whole segments of one kind: `(range, stored)`.
+fn segment_runs(input: &[u8]) -> Vec<(std::ops::Range<usize>, bool)> {
+    let mut runs: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, segment) in input.chunks(SEGMENT).enumerate() {
+        let start = i * SEGMENT;
+        let stored = looks_incompressible(segment);
+        match runs.last_mut() {
+            Some((range, kind)) if *kind == stored => range.end = start + segment.len(),
+            _ => runs.push((start..start + segment.len(), stored)),
+        }
+    }
+    runs
+}
+
+/// True when `data` looks like compressed or encrypted bytes, which deflate cannot
+/// shrink: its byte values are spread almost evenly (Huffman coding cannot gain) and its
+/// sampled trigrams rarely repeat (neither can LZ77 matches). Integer arithmetic only, so
+/// every machine decides alike.
+fn looks_incompressible(data: &[u8]) -> bool {
+    data.len() >= 4096 && bytes_evenly_spread(data) && !trigrams_repeat(data)
+}
+
+/// The collision entropy of the byte values (`-log2 Σ p²`) is above 8 − log2(1.05) ≈
+/// 7.93 bits per byte, estimated without bias as `256 Σ c(c-1) / n(n-1)` ≤ 1.05: random
+/// data scores about 1, machine code and text 2 and more. `n` ≥ 2.
+fn bytes_evenly_spread(data: &[u8]) -> bool {
+    // Four interleaved tables keep the increments independent.
+    let mut counts = [[0u32; 256]; 4];
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        counts[0][usize::from(w[0])] += 1;
+        counts[1][usize::from(w[1])] += 1;
+        counts[2][usize::from(w[2])] += 1;
+        counts[3][usize::from(w[3])] += 1;
+    }
+    for &b in words.remainder() {
+        counts[0][usize::from(b)] += 1;
+    }
+    // Pairs of equal bytes, against n(n-1)/256 for uniformly random ones.
+    let pairs: u64 = (0..256)
+        .map(|v| {
+            let c = u64::from(counts[0][v] + counts[1][v] + counts[2][v] + counts[3][v]);
+            c * c.saturating_sub(1)
+        })
+        .sum();
+    let n = data.len() as u64;
+    pairs * 256 * 20 <= n * (n - 1) * 21
+}
+
+/// Trigrams sampled every 8 bytes, hashed into 4096 buckets, collide more than twice as
+/// often as random ones would: the data repeats itself (periodic tables, say), even if
+/// its byte values are evenly spread.
+fn trigrams_repeat(data: &[u8]) -> bool {
+    const BUCKETS: u64 = 4096;
+    let mut counts = [0u16; BUCKETS as usize];
+    let mut n = 0u64;
+    for i in (0..data.len().saturating_sub(2)).step_by(8) {
+        let trigram =
+            u32::from(data[i]) | u32::from(data[i + 1]) << 8 | u32::from(data[i + 2]) << 16;
+        let bucket = trigram.wrapping_mul(0x9e37_79b1) >> 20;
+        counts[bucket as usize] += 1;
+        n += 1;
+    }
+    // Pairs of samples in one bucket; random data expects n(n-1) / 2 / BUCKETS.
+    let pairs: u64 = counts
+        .iter()
+        .map(|&c| u64::from(c) * u64::from(c.saturating_sub(1)) / 2)
+        .sum();
+    pairs * BUCKETS > n * n.saturating_sub(1)
+}
+
+/// Appends `data` as stored blocks starting on a byte boundary; the last one is final
+/// when `last`.
+fn append_stored_blocks(out: &mut Vec<u8>, data: &[u8], last: bool) {
+    let chunks = data.len().div_ceil(65535);
+    out.reserve(data.len() + 5 * chunks);
+    for (i, chunk) in data.chunks(65535).enumerate() {
+        let len = chunk.len() as u16;
+        out.push(u8::from(last && i + 1 == chunks));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+}
+
+/// Clears the final-block bit of the complete raw deflate stream `out[start..]` and
+/// appends an empty stored block so the next stream can start on a byte boundary. False
+/// (and `out` unchanged) if the stream could not be scanned.
+fn make_non_final(out: &mut Vec<u8>, start: usize) -> bool {
+    let stream = &out[start..];
     let Some(end) = scan(stream) else {
         return false;
     };
@@ -408,30 +545,17 @@ fn make_non_final(stream: &mut Vec<u8>) -> bool {
         return false;
     }
     let bit = end.final_block_bit;
-    stream[(bit / 8) as usize] &= !(1u8 << (bit % 8));
     let used = (end.end_bit - (stream.len() as u64 - 1) * 8) as u32; // 1..=8 bits
-    let last = stream.len() - 1;
+    out[start + (bit / 8) as usize] &= !(1u8 << (bit % 8));
+    let last = out.len() - 1;
     // Keep the used bits, zero the rest: they hold the stored block's header if it fits.
-    stream[last] &= ((1u16 << used) - 1) as u8;
+    out[last] &= ((1u16 << used) - 1) as u8;
     if 8 - used >= 3 {
-        stream.extend_from_slice(&EMPTY_STORED_BLOCK[1..]);
+        out.extend_from_slice(&EMPTY_STORED_BLOCK[1..]);
     } else {
-        stream.extend_from_slice(&EMPTY_STORED_BLOCK);
+        out.extend_from_slice(&EMPTY_STORED_BLOCK);
     }
     true
-}
-
-/// `input` as non-final stored blocks, starting and ending on a byte boundary.
-fn stored_blocks(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + input.len() / 65535 * 5 + 10);
-    for chunk in input.chunks(65535) {
-        let len = chunk.len() as u16;
-        out.push(0);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -539,10 +663,86 @@ mod tests {
         }
     }
 
+    /// Bytes from xorshift64: what compressed or encrypted data looks like to deflate.
+    fn random(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed | 1;
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            out.extend_from_slice(&state.to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn only_random_looking_segments_are_stored() {
+        assert!(looks_incompressible(&random(SEGMENT, 1)));
+        assert!(looks_incompressible(&random(5000, 2)));
+        assert!(
+            !looks_incompressible(&random(4000, 3)),
+            "too short to judge"
+        );
+        assert!(!looks_incompressible(&sample(SEGMENT)));
+        // Evenly spread byte values that repeat: deflate shrinks them, so deflate them.
+        let ramp: Vec<u8> = (0..SEGMENT).map(|i| i as u8).collect();
+        assert!(bytes_evenly_spread(&ramp) && trigrams_repeat(&ramp));
+        assert!(!looks_incompressible(&ramp));
+        let chunk = random(4096, 4);
+        let repeated = chunk.repeat(SEGMENT / 4096);
+        assert!(!looks_incompressible(&repeated));
+        // Random bytes with a quarter of text: not stored.
+        let mut mixed = random(SEGMENT, 5);
+        mixed[..SEGMENT / 4].copy_from_slice(&sample(SEGMENT / 4));
+        assert!(!looks_incompressible(&mixed));
+
+        let block = [
+            sample(SEGMENT),
+            random(2 * SEGMENT, 6),
+            sample(10),
+            random(SEGMENT - 10, 7),
+            sample(SEGMENT / 2),
+        ]
+        .concat();
+        let s = SEGMENT;
+        assert_eq!(
+            segment_runs(&block),
+            vec![
+                (0..s, false),
+                // 10 bytes of text among random ones do not make a segment compressible.
+                (s..4 * s, true),
+                (4 * s..4 * s + s / 2, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn stored_segments_round_trip_at_any_thread_count() {
+        // Random runs in the middle and at the very end (the final block is stored).
+        let data = [
+            sample(100_000),
+            random(300_000, 11),
+            sample(50_000),
+            random(3 * SEGMENT + 123, 12),
+        ]
+        .concat();
+        for block in [GZIP_BLOCK, 4 * SEGMENT, SEGMENT + 4096] {
+            let one = gzip(&data, 1, block);
+            assert_eq!(gunzip(&one), data, "block {block}");
+            assert_eq!(one, gzip(&data, 2, block), "block {block}");
+            assert_eq!(one, gzip(&data, 5, block), "block {block}");
+        }
+        let all_random = random(GZIP_BLOCK + 70_000, 13);
+        assert_eq!(gunzip(&gzip(&all_random, 2, GZIP_BLOCK)), all_random);
+    }
+
     #[test]
     fn stored_fallback_is_a_valid_non_final_prefix() {
         let data = sample(150_000);
-        let mut stream = stored_blocks(&data);
+        let mut stream = Vec::new();
+        append_stored_blocks(&mut stream, &data, false);
         stream.extend_from_slice(&[3, 0]); // empty final fixed block
         let mut out = Vec::new();
         flate2::read::DeflateDecoder::new(&stream[..])

@@ -158,10 +158,15 @@ fn identical_bytes_across_threads_runs_and_source_locations() {
     rich_fixture(&root);
     // Enough data for several parallel gzip blocks.
     write(&root.join("src/big.bin"), &payload(5 << 20, 3));
+    // Incompressible segments, stored rather than deflated, among compressible ones.
+    let mut mixed = random_bytes(3 << 20, 4);
+    mixed[1 << 20..(1 << 20) + 300_000].copy_from_slice(&payload(300_000, 5));
+    write(&root.join("src/mixed.bin"), &mixed);
     let mut manifest = fs::read_to_string(root.join("manifest.txt")).unwrap();
     manifest += &format!(
-        "file\tapp/big.bin\t{}\n",
-        root.join("src/big.bin").display()
+        "file\tapp/big.bin\t{}\nfile\tapp/mixed.bin\t{}\n",
+        root.join("src/big.bin").display(),
+        root.join("src/mixed.bin").display()
     );
     fs::write(root.join("manifest.txt"), &manifest).unwrap();
 
@@ -542,4 +547,75 @@ fn output_entries_tell_symlink_artifacts_from_files() {
         fs::read(out.join("app/staged.txt")).unwrap(),
         b"generated content\n"
     );
+}
+
+/// Compressed-looking content (stored blocks inside the one deflate stream) reads back
+/// with gzip, GNU tar, bsdtar and Python's tarfile, at the size stored data costs.
+#[test]
+fn incompressible_content_reads_back_everywhere() {
+    let root = scratch("incompressible");
+    let random = random_bytes(5 << 20, 21);
+    let mut mixed = random_bytes(2 << 20, 22);
+    mixed[700_000..900_000].copy_from_slice(&payload(200_000, 23));
+    write(&root.join("src/random.bin"), &random);
+    write(&root.join("src/mixed.bin"), &mixed);
+    write(&root.join("src/text.py"), &payload(400_000, 24));
+    let s = |n: &str| root.join("src").join(n).display().to_string();
+    fs::write(
+        root.join("manifest.txt"),
+        format!(
+            "file\tdata/mixed.bin\t{}\nfile\tdata/random.bin\t{}\nfile\tdata/text.py\t{}\n",
+            s("mixed.bin"),
+            s("random.bin"),
+            s("text.py")
+        ),
+    )
+    .unwrap();
+    let (blob, descriptor) = build(&root, "layer", &[]);
+    sh(&format!("gzip -t '{}'", blob.display()));
+    let d = check_descriptor(&blob, &descriptor, GZIP);
+    // Stored: the random bytes plus 5 bytes per 64 KiB, not a byte more.
+    let random_len = (random.len() + mixed.len() - 200_000) as u64;
+    assert!(d.size > random_len, "random data cannot shrink: {}", d.size);
+    assert!(
+        d.size < random_len + random_len / 1000 + 200_000,
+        "{} bytes",
+        d.size
+    );
+    let members = python_members(&blob);
+    let digests: Vec<(&str, &str)> = members
+        .iter()
+        .filter(|m| m.kind == 'f')
+        .map(|m| (m.name.as_str(), m.sha256.as_str()))
+        .collect();
+    let want = [
+        ("data/mixed.bin", sha256_hex(&mixed)),
+        ("data/random.bin", sha256_hex(&random)),
+        ("data/text.py", sha256_hex(&payload(400_000, 24))),
+    ];
+    assert_eq!(
+        digests,
+        want.iter()
+            .map(|(n, d)| (*n, d.as_str()))
+            .collect::<Vec<_>>()
+    );
+    for (tool, cmd) in [
+        (
+            "gnu",
+            format!("gzip -dc '{}' | tar -xf - -C", blob.display()),
+        ),
+        ("bsd", format!("bsdtar -xf '{}' -C", blob.display())),
+    ] {
+        let out = root.join(format!("x-{tool}"));
+        fs::create_dir_all(&out).unwrap();
+        sh(&format!("{cmd} '{}'", out.display()));
+        assert!(
+            fs::read(out.join("data/random.bin")).unwrap() == random,
+            "{tool}"
+        );
+        assert!(
+            fs::read(out.join("data/mixed.bin")).unwrap() == mixed,
+            "{tool}"
+        );
+    }
 }

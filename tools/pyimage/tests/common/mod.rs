@@ -101,6 +101,21 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Deterministic bytes with no structure at all (like compressed data): deflate cannot
+/// shrink them, and layer-splitter stores them.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// A long in-image path (> 100 bytes) for PAX tests.
 pub fn long_dest() -> String {
     format!("app/{}/{}.py", "d".repeat(60), "f".repeat(60))
