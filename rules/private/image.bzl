@@ -17,9 +17,11 @@ def py_image(
         extra_layers = None,
         platform = None,
         groups = None,
+        group_targets = None,
         split_deps = False,
         compression = "gzip",
         strip = True,
+        strip_debug = False,
         root = "/app",
         owner = None,
         entrypoint = None,
@@ -84,9 +86,12 @@ def py_image(
             (`@rules_pyimage//platforms:linux_amd64`).
         groups: dict of layer name -> repository patterns, e.g.
             `{"torch": ["@pypi//torch", "@pypi//nvidia_*"]}`; see py_image_layers.
+        group_targets: dict of target (e.g. `@pypi//torch`) -> layer name, for
+            groups named by label; see py_image_layers.
         split_deps: one layer per external repository.
         compression: `gzip` (default), `zstd` or `none`.
         strip: strip tests, caches and headers from the python and deps layers.
+        strip_debug: also remove ELF debug sections from the python and deps layers.
         root: directory of the binary and its runfiles in the image.
         owner: `uid:gid` of the files (default `0:0`).
         entrypoint: list; default runs the launcher (with the image's
@@ -122,9 +127,11 @@ def py_image(
         base = base,
         binary = binary,
         groups = groups or {},
+        group_targets = group_targets or {},
         split_deps = split_deps,
         compression = compression,
         strip = strip,
+        strip_debug = strip_debug,
         root = root,
         tags = tags,
         visibility = visibility,
