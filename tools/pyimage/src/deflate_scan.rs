@@ -113,7 +113,7 @@ impl<'a> Bits<'a> {
 /// as above, made by `entry` from the symbol) and the counts and sorted symbols for the
 /// rest.
 struct Code {
-    table: Vec<u16>,
+    table: Box<[u16; 1 << TABLE_BITS]>,
     counts: [u16; 16],
     symbols: Vec<u16>,
 }
@@ -145,7 +145,7 @@ impl Code {
             next_code[len] = code;
         }
         let size = 1usize << TABLE_BITS;
-        let mut table = vec![0u16; size];
+        let mut table = Box::new([0u16; 1 << TABLE_BITS]);
         for (sym, &l) in lengths.iter().enumerate() {
             if l == 0 {
                 continue;
@@ -275,24 +275,43 @@ fn dynamic_codes(bits: &mut Bits<'_>) -> Option<(Code, Code)> {
 /// Skips the symbols of one Huffman-coded block up to and including its end-of-block
 /// code. `None` if the data is invalid or runs out.
 fn skip_huffman_block(bits: &mut Bits<'_>, literals: &Code, distances: &Code) -> Option<()> {
-    let mask = (1u64 << TABLE_BITS) - 1;
+    const MASK: u64 = (1 << TABLE_BITS) - 1;
     loop {
         // A match takes at most 15 + 5 + 15 + 13 = 48 bits.
         if bits.count < 48 && !bits.refill() {
             return None;
         }
-        let mut entry = literals.table[(bits.buffer & mask) as usize];
+        // Literals, the common case, in registers. Bits past `count` read as zeros, but
+        // an entry only depends on its code's bits, so a literal whose code fits in
+        // `count` is right.
+        let (mut buffer, mut count) = (bits.buffer, bits.count);
+        let mut entry = literals.table[(buffer & MASK) as usize];
+        while entry & KIND == LITERAL && u32::from(entry & 0xff) <= count {
+            buffer >>= entry & 0xff;
+            count -= u32::from(entry & 0xff);
+            entry = literals.table[(buffer & MASK) as usize];
+        }
+        bits.buffer = buffer;
+        bits.count = count;
+        if count < 48 {
+            continue; // refill, then look the symbol up again
+        }
         if entry & KIND == LONG {
             entry = slow_entry(literals, bits, literal_entry)?;
         }
-        bits.consume(u32::from(entry & 0xff));
         match entry & KIND {
-            LITERAL => continue,
-            END => return Some(()),
-            MATCH => {}
+            LITERAL => {
+                bits.consume(u32::from(entry & 0xff));
+                continue;
+            }
+            END => {
+                bits.consume(u32::from(entry & 0xff));
+                return Some(());
+            }
+            MATCH => bits.consume(u32::from(entry & 0xff)),
             _ => return None,
         }
-        let mut entry = distances.table[(bits.buffer & mask) as usize];
+        let mut entry = distances.table[(bits.buffer & MASK) as usize];
         if entry & KIND == LONG {
             entry = slow_entry(distances, bits, distance_entry)?;
         }
