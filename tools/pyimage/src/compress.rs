@@ -467,7 +467,54 @@ fn segment_runs(input: &[u8]) -> Vec<(std::ops::Range<usize>, bool)> {
 /// sampled trigrams rarely repeat (neither can LZ77 matches). Integer arithmetic only, so
 /// every machine decides alike.
 fn looks_incompressible(data: &[u8]) -> bool {
-    data.len() >= 4096 && bytes_evenly_spread(data) && !trigrams_repeat(data)
+    data.len() >= 4096
+        && !clearly_skewed(data)
+        && bytes_evenly_spread(data)
+        && !trigrams_repeat(data)
+}
+
+/// A cheap proof that [`bytes_evenly_spread`] is false, from two counts a vector unit
+/// takes in stride: zero bytes, and bytes below 0x80. By Cauchy-Schwarz, Σ c² over the
+/// values of a group of size s is at least (its count)² / s; machine code (many zeros)
+/// and text (no high bytes) fail by far, so only data that might be random-looking is
+/// counted value by value.
+fn clearly_skewed(data: &[u8]) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const EVEN: u64 = 0x00ff_00ff_00ff_00ff;
+    // Per byte lane of a u64: 1 for a non-zero byte, 1 for a byte >= 0x80; summed in
+    // byte lanes for at most 255 words, then in 16-bit lanes.
+    let lane_sum = |acc: u64| {
+        let pairs = (acc & EVEN) + ((acc >> 8) & EVEN);
+        pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48
+    };
+    let (mut nonzero, mut high) = (0u64, 0u64);
+    let mut words = data.chunks_exact(8);
+    let mut pending = 0;
+    let (mut acc_nonzero, mut acc_high) = (0u64, 0u64);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        acc_nonzero += ((((x & LOW7) + LOW7) | x) & HIGH) >> 7;
+        acc_high += (x & HIGH) >> 7;
+        pending += 1;
+        if pending == 255 {
+            nonzero += lane_sum(acc_nonzero);
+            high += lane_sum(acc_high);
+            (acc_nonzero, acc_high, pending) = (0, 0, 0);
+        }
+    }
+    nonzero += lane_sum(acc_nonzero);
+    high += lane_sum(acc_high);
+    for &b in words.remainder() {
+        nonzero += u64::from(b != 0);
+        high += u64::from(b >= 0x80);
+    }
+    let zeros = data.len() as u64 - nonzero;
+    let low = data.len() as u64 - high;
+    let n = data.len() as u64;
+    // Groups {0} (1 value), 1..0x80 (127 values), 0x80.. (128 values).
+    let at_least = zeros * zeros + (low - zeros).pow(2) / 127 + (n - low).pow(2) / 128;
+    at_least.saturating_sub(n) * 256 * 20 > n * (n - 1) * 21
 }
 
 /// The collision entropy of the byte values (`-log2 Σ p²`) is above 8 − log2(1.05) ≈
@@ -686,6 +733,31 @@ mod tests {
             "too short to judge"
         );
         assert!(!looks_incompressible(&sample(SEGMENT)));
+        // The quick test never rejects what the full one would store, and rejects text
+        // and code-like bytes by itself.
+        assert!(!clearly_skewed(&random(SEGMENT, 8)));
+        assert!(clearly_skewed(&sample(SEGMENT)));
+        let mut code = random(SEGMENT, 9);
+        for b in code.iter_mut().step_by(7) {
+            *b = 0; // 14% zeros, as in machine code
+        }
+        assert!(clearly_skewed(&code) && !bytes_evenly_spread(&code));
+        let mut s = 10u64;
+        for _ in 0..200 {
+            // Random lengths and random skews: clearly_skewed implies not evenly spread.
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = 4096 + (s >> 40) as usize % 70_000;
+            let mut data = random(len, s);
+            let (every, value) = (2 + (s >> 20) as usize % 60, (s >> 8) as u8);
+            for b in data.iter_mut().step_by(every) {
+                *b = if s & 1 == 0 { value } else { *b & 0x7f };
+            }
+            if clearly_skewed(&data) {
+                assert!(!bytes_evenly_spread(&data), "len {len} every {every}");
+            }
+        }
         // Evenly spread byte values that repeat: deflate shrinks them, so deflate them.
         let ramp: Vec<u8> = (0..SEGMENT).map(|i| i as u8).collect();
         assert!(bytes_evenly_spread(&ramp) && trigrams_repeat(&ramp));
