@@ -80,7 +80,7 @@ def methods(splitter: Path, manifest: Path, parent: Path, name: str):
     )
     return [
         ("layer-splitter gzip", ls),
-        ("layer-splitter gzip --level 3", f"{ls} --level 3"),
+        ("layer-splitter gzip --level 6", f"{ls} --level 6"),
         ("layer-splitter zstd", f"{ls} --compression zstd"),
         ("tar | gzip -6", f"{tar} | gzip -6 > $OUT"),
         ("tar | pigz -6", f"{tar} | pigz -6 > $OUT"),

@@ -45,12 +45,15 @@ impl Compression {
         }
     }
 
-    /// The level used when none is given: gzip 6 (libdeflate's default, a little smaller
-    /// than `gzip -6`), zstd 3 (as `zstd -3`).
+    /// The level used when none is given: gzip 5, zstd 3 (as `zstd -3`).
+    ///
+    /// libdeflate's level 5 (lazy matching, search depth 16) is as small as `gzip -6` on
+    /// Python layers (site-packages −0.3%, torch +0.4%) for 10–13% less CPU than its
+    /// level 6 (depth 35), which is 0.4–0.9% smaller still.
     pub fn default_level(self) -> i32 {
         match self {
             Compression::None => 0,
-            Compression::Gzip => 6,
+            Compression::Gzip => 5,
             Compression::Zstd => 3,
         }
     }
@@ -844,6 +847,8 @@ mod tests {
 
     #[test]
     fn levels_and_names() {
+        assert_eq!(Compression::Gzip.default_level(), 5);
+        assert_eq!(Compression::Zstd.default_level(), 3);
         assert!(Compression::Gzip.check_level(13).is_err());
         assert!(Compression::Gzip.check_level(12).is_ok());
         assert!(Compression::Zstd.check_level(19).is_ok());

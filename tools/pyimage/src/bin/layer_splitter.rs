@@ -41,7 +41,7 @@ struct Args {
     #[arg(long, value_name = "none|gzip|zstd", default_value = "gzip")]
     compression: Compression,
 
-    /// Compression level (gzip 0-12 as in libdeflate, default 6; zstd -7..22, default 3).
+    /// Compression level (gzip 0-12 as in libdeflate, default 5; zstd -7..22, default 3).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     level: Option<i32>,
 
