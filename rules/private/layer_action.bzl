@@ -11,8 +11,12 @@ COMMON_ATTRS = {
         values = ["gzip", "zstd", "none"],
     ),
     "compression_level": attr.int(
-        doc = "Compression level; -1 uses the tool's default (gzip 6, zstd 3).",
+        doc = "Compression level; -1 uses the tool's default (gzip 5, within 0.5% of `gzip -6`; zstd 3).",
         default = -1,
+    ),
+    "hardlink_duplicates": attr.bool(
+        doc = "Store files with identical content and mode once per layer; the others become hard links to it (interpreter aliases such as `python3` and `python3.11`, licence files repeated across wheels).",
+        default = True,
     ),
     "mtime": attr.int(
         doc = "Modification time of every entry, in seconds since the epoch.",
@@ -27,8 +31,8 @@ COMMON_ATTRS = {
 def layer_action(ctx, tools, layer, manifest, inputs, profile):
     """Runs layer-splitter for one layer.
 
-    Reads `compression`, `compression_level`, `mtime`, `owner`, `strip` and
-    `strip_debug` from ctx.attr (every layer rule has them).
+    Reads `compression`, `compression_level`, `hardlink_duplicates`, `mtime`,
+    `owner`, `strip` and `strip_debug` from ctx.attr (every layer rule has them).
 
     Args:
         ctx: the rule context.
@@ -56,6 +60,8 @@ def layer_action(ctx, tools, layer, manifest, inputs, profile):
     args.add("--mtime", str(ctx.attr.mtime))
     args.add("--owner", ctx.attr.owner)
     args.add("--allow-empty")
+    if ctx.attr.hardlink_duplicates:
+        args.add("--hardlink-duplicates")
     if ctx.attr.strip and profile != "none":
         args.add("--strip-profile", profile)
         if ctx.attr.strip_debug:
