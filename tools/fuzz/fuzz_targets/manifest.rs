@@ -1,7 +1,7 @@
 //! Fuzzes the manifest parser and the path rules it relies on: any input gives `Ok` or
 //! `Err`, never a panic; accepted destinations are normalised; a symlink target rewritten
-//! to its relative form resolves to the same in-image path as the original; a `link`
-//! entry names a non-empty source.
+//! to its relative form resolves to the same in-image path as the original; a `link` or
+//! `output` entry names a non-empty source.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(resolve_link(dest, &relative), resolve_link(dest, target));
                 }
             }
-            ManifestEntry::Link { src, .. } => assert!(!src.as_os_str().is_empty()),
+            ManifestEntry::Link { src, .. } | ManifestEntry::Output { src, .. } => {
+                assert!(!src.as_os_str().is_empty())
+            }
             _ => {}
         }
     }
