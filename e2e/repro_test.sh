@@ -40,7 +40,13 @@ testbed_mount
 testbed_exec "nginx -c $WORK/nginx/nginx.conf"
 cleanup() {
     testbed_exec "kill \$(cat $WORK/nginx/nginx.pid) 2>/dev/null" || true
-    for c in a b; do (cd "$WORK/$c" 2>/dev/null && ./bazelw shutdown >/dev/null 2>&1) || true; done
+    local c base
+    for c in a b; do
+        # the clones' output bases go with them: they hold GBs nothing reuses
+        base=$(cd "$WORK/$c" 2>/dev/null && ./bazelw info output_base 2>/dev/null) || base=
+        (cd "$WORK/$c" 2>/dev/null && ./bazelw shutdown >/dev/null 2>&1) || true
+        case "$base" in "$TESTBED_CACHE"/bazel/?*) rm -rf "$base" ;; esac
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -81,7 +81,34 @@ bazel_test() { # workspace dir
     return "$status"
 }
 
+# Output bases of checkouts that no longer exist (earlier CI clones, test
+# clones) and a disk cache grown past its cap would fill the disk: the ML
+# examples alone take ~25 GB per output base.
+DISK_CACHE_CAP_GB=${PYIMAGE_DISK_CACHE_CAP_GB:-20}
+prune_cache() {
+    local base workspace pid
+    for base in "$TESTBED_CACHE"/bazel/*/; do
+        [ -f "$base/DO_NOT_BUILD_HERE" ] || continue
+        workspace=$(cat "$base/DO_NOT_BUILD_HERE")
+        [ -d "$workspace" ] && continue
+        pid=$(cat "$base/server/server.pid.txt" 2>/dev/null) && kill "$pid" 2>/dev/null
+        echo "removing the output base of $workspace (gone): $(du -sh "$base" 2>/dev/null | cut -f1)"
+        chmod -R u+w "$base" 2>/dev/null
+        rm -rf "$base"
+    done
+    local cache="$TESTBED_CACHE/disk-cache" cap=$((DISK_CACHE_CAP_GB * 1024 * 1024 * 1024)) size
+    [ -d "$cache" ] || return 0
+    size=$(du -sb "$cache" | cut -f1)
+    [ "$size" -gt "$cap" ] || return 0
+    echo "disk cache is $((size >> 30)) GB, over its $DISK_CACHE_CAP_GB GB cap: removing the least recently used entries"
+    # oldest access first; delete until 3/4 of the cap is left
+    find "$cache" -type f -printf '%A@ %s %p\n' | sort -n | awk -v excess=$((size - cap * 3 / 4)) '
+        { if (freed >= excess) exit; freed += $2; sub(/^[^ ]+ [^ ]+ /, ""); print }' |
+        xargs -r -d '\n' rm -f
+}
+
 mkdir -p "$TESTBED_CACHE"
+prune_cache
 for suite in "${SUITES[@]}"; do
     case "$suite" in
     cargo) run_suite "cargo test (tools/)" cargo_tests ;;
