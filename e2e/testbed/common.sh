@@ -18,7 +18,10 @@ _bind_same_path() { # host directory -> same path inside the chroot
     # Already the same directory inside (e.g. below the bound cache directory):
     # binding it again would make it a mount point that cannot be removed.
     [ "$TESTBED_ROOT$dir" -ef "$dir" ] && return 0
-    mountpoint -q "$TESTBED_ROOT$dir" || mount --bind "$dir" "$TESTBED_ROOT$dir"
+    # A mount of an earlier directory at this path (deleted, then cloned again)
+    # shows the deleted one: replace it.
+    mountpoint -q "$TESTBED_ROOT$dir" && umount -l "$TESTBED_ROOT$dir"
+    mount --bind "$dir" "$TESTBED_ROOT$dir"
 }
 
 # Idempotent: the chroot root must itself be a mount point (runc inside needs
