@@ -20,7 +20,10 @@ BUILD_FLAGS=()
 layers_rerun() { # target -> names of the layer blobs written by the build
     ./bazelw build "$1" ${BUILD_FLAGS[@]+"${BUILD_FLAGS[@]}"} --execution_log_json_file="$WORK/exec.json" >"$WORK/build.log" 2>&1 ||
         { cat "$WORK/build.log"; exit 1; }
-    jq -rs '[.[] | select(.mnemonic == "PyImageLayer" and .cacheHit != true)
+    # Every layer spawn in the log, executed or served by the disk cache (a lock
+    # change seen in an earlier run is a disk cache hit): Bazel only runs, or
+    # looks up, an action whose inputs changed since the last build.
+    jq -rs '[.[] | select(.mnemonic == "PyImageLayer")
              | .actualOutputs[].path | select(test("\\.tar(\\.gz|\\.zst)?$")) | split("/")[-1]]
             | sort | join(" ")' "$WORK/exec.json"
 }
