@@ -6,12 +6,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 # shellcheck source=e2e/testbed/common.sh
 . "$REPO/e2e/testbed/common.sh"
+# shellcheck source=e2e/registry.sh
+. "$REPO/e2e/registry.sh"
 WORK=$(mktemp -d "$REPO/.incremental.XXXXXX")
 restore=()
 cleanup() {
     local f
     for f in ${restore[@]+"${restore[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
-    [ -f "$WORK/registry.pid" ] && testbed_exec "kill $(cat "$WORK/registry.pid")" 2>/dev/null
+    stop_registry "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -70,11 +72,8 @@ new_interpreter() {
 }
 
 # A real registry, to see what a push after an app edit uploads.
-PORT=$(free_port)
-printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-    "$WORK/registry" "$PORT" >"$WORK/registry.yml"
-testbed_exec "docker-registry serve $WORK/registry.yml >$WORK/registry.log 2>&1 & echo \$! > $WORK/registry.pid"
-for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_registry "$WORK"
+PORT=$REGISTRY_PORT
 push() { ./bazelw run //:push_dockerhub_latest -- --repository "127.0.0.1:$PORT/incremental/app" >"$WORK/push.log" 2>&1 ||
     { cat "$WORK/push.log"; exit 1; }; }
 uploads() { grep -c 'PUT /v2/incremental/app/blobs/uploads/' "$WORK/registry.log" || true; }

@@ -18,13 +18,15 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 # shellcheck source=e2e/testbed/common.sh
 . "$REPO/e2e/testbed/common.sh"
+# shellcheck source=e2e/registry.sh
+. "$REPO/e2e/registry.sh"
 mkdir -p "$TESTBED_CACHE/tmp"
 WORK=$(mktemp -d "$TESTBED_CACHE/tmp/ml.XXXXXX")
 restore=()
 cleanup() {
     local f
     for f in ${restore[@]+"${restore[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
-    [ -f "$WORK/registry.pid" ] && testbed_exec "kill $(cat "$WORK/registry.pid")" 2>/dev/null
+    stop_registry "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -130,11 +132,8 @@ fi
 grep -q "without a tag or digest" "$WORK/badreg.log" || fail "unhelpful error for a tagged registry: $(tail -5 "$WORK/badreg.log")"
 echo "PASS: refused without a registry and with a tagged one, saying how to fix it"
 
-PORT=$(free_port)
-printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-    "$WORK/registry" "$PORT" >"$WORK/registry.yml"
-testbed_exec "docker-registry serve $WORK/registry.yml >$WORK/registry.log 2>&1 & echo \$! > $WORK/registry.pid"
-for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_registry "$WORK"
+PORT=$REGISTRY_PORT
 REPOSITORY=127.0.0.1:$PORT/ml/pytorch-app
 push() {
     local start=$SECONDS

@@ -1,0 +1,23 @@
+# A docker-registry on loopback inside the test bed, for the e2e scripts that
+# push; sourced after e2e/testbed/common.sh.
+# shellcheck shell=bash
+
+# start_registry DIR: serves a registry storing its blobs under DIR; sets
+# REGISTRY_PORT and writes DIR/registry.pid (stop it with stop_registry DIR)
+# and DIR/registry.log (the request log, to count uploads).
+start_registry() {
+    local dir=$1
+    REGISTRY_PORT=$(free_port)
+    printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+        "$dir/registry" "$REGISTRY_PORT" >"$dir/registry.yml"
+    testbed_exec "docker-registry serve $dir/registry.yml >$dir/registry.log 2>&1 & echo \$! > $dir/registry.pid"
+    for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "FAIL: docker-registry did not answer on 127.0.0.1:$REGISTRY_PORT; its log:" >&2
+    cat "$dir/registry.log" >&2
+    return 1
+}
+
+stop_registry() { # DIR
+    [ -f "$1/registry.pid" ] && testbed_exec "kill $(cat "$1/registry.pid")" 2>/dev/null
+    return 0
+}
