@@ -6,17 +6,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 # shellcheck source=e2e/testbed/common.sh
 . "$REPO/e2e/testbed/common.sh"
-# shellcheck source=e2e/registry.sh
-. "$REPO/e2e/registry.sh"
-WORK=$(mktemp -d "$REPO/.incremental.XXXXXX")
-restore=()
-cleanup() {
-    local f
-    for f in ${restore[@]+"${restore[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
-    stop_registry "$WORK"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=e2e/lib.sh
+. "$REPO/e2e/lib.sh"
+e2e_workdir "$(mktemp -d "$REPO/.incremental.XXXXXX")"
 
 BUILD_FLAGS=()
 layers_rerun() { # target -> names of the layer blobs written by the build
@@ -28,11 +20,6 @@ layers_rerun() { # target -> names of the layer blobs written by the build
     jq -rs '[.[] | select(.mnemonic == "PyImageLayer")
              | .actualOutputs[].path | select(test("\\.tar(\\.gz|\\.zst)?$")) | split("/")[-1]]
             | sort | join(" ")' "$WORK/exec.json"
-}
-
-keep() { # file: restored when the test ends
-    cp "$1" "$WORK/${1//\//_}"
-    restore+=("$1")
 }
 
 change() { # target, description, expected rebuilt layers, command that makes the change...

@@ -18,18 +18,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 # shellcheck source=e2e/testbed/common.sh
 . "$REPO/e2e/testbed/common.sh"
-# shellcheck source=e2e/registry.sh
-. "$REPO/e2e/registry.sh"
+# shellcheck source=e2e/lib.sh
+. "$REPO/e2e/lib.sh"
 mkdir -p "$TESTBED_CACHE/tmp"
-WORK=$(mktemp -d "$TESTBED_CACHE/tmp/ml.XXXXXX")
-restore=()
-cleanup() {
-    local f
-    for f in ${restore[@]+"${restore[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
-    stop_registry "$WORK"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+e2e_workdir "$(mktemp -d "$TESTBED_CACHE/tmp/ml.XXXXXX")"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '\n== %s\n' "$*"; }
 bazel_quiet() { ./bazelw "$@" >"$WORK/bazel.log" 2>&1 || { tail -40 "$WORK/bazel.log"; fail "bazel $*"; }; }
@@ -153,8 +145,7 @@ echo "PASS: $REPOSITORY:latest and :v1.0.0 are the built manifest $built ($first
 
 step "an app edit changes only the app layer, and the push uploads 2 blobs"
 before=$(layer_digests "$TORCH_DIR")
-cp examples/pytorch/serve.py "$WORK/examples_pytorch_serve.py"
-restore+=(examples/pytorch/serve.py)
+keep examples/pytorch/serve.py
 printf '# edited %s\n' "$(date +%s%N)" >>examples/pytorch/serve.py
 start=$SECONDS
 bazel_quiet build "$TORCH"
@@ -181,8 +172,7 @@ step "an edit of the JAX app changes only the app layer of both variants"
 bazel_quiet build //examples/jax_variants:images
 cpu_before=$(layer_digests "$CPU_DIR")
 cuda_before=$(layer_digests "$CUDA_DIR")
-cp examples/jax_variants/serve.py "$WORK/examples_jax_variants_serve.py"
-restore+=(examples/jax_variants/serve.py)
+keep examples/jax_variants/serve.py
 printf '# edited %s\n' "$(date +%s%N)" >>examples/jax_variants/serve.py
 start=$SECONDS
 bazel_quiet build //examples/jax_variants:images

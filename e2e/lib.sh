@@ -1,6 +1,27 @@
-# A docker-registry on loopback inside the test bed, for the e2e scripts that
-# push; sourced after e2e/testbed/common.sh.
+# Shared by the e2e scripts that edit the checkout and push from the host;
+# sourced after e2e/testbed/common.sh.
 # shellcheck shell=bash
+
+# e2e_workdir DIR: makes DIR the script's scratch directory WORK. On exit, the
+# files given to `keep` are restored, a registry started there is stopped and
+# DIR is removed.
+e2e_workdir() {
+    WORK=$1
+    _kept=()
+    trap _e2e_cleanup EXIT
+}
+
+_e2e_cleanup() {
+    local f
+    for f in ${_kept[@]+"${_kept[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
+    stop_registry "$WORK"
+    rm -rf "$WORK"
+}
+
+keep() { # file: restored when the script ends
+    cp "$1" "$WORK/${1//\//_}"
+    _kept+=("$1")
+}
 
 # start_registry DIR: serves a registry storing its blobs under DIR; sets
 # REGISTRY_PORT and writes DIR/registry.pid (stop it with stop_registry DIR)
