@@ -1,6 +1,7 @@
 """py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
 
 load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action")
+load(":oci_files.bzl", "list_file_content")
 load(":partition.bzl", "assign_repos", "parse_repo_pattern", "repo_of", "rlocation")
 load(":transition.bzl", "platform_transition")
 
@@ -310,7 +311,7 @@ def _py_image_layers_impl(ctx):
 
     entrypoint = ([runfiles_dir + "/" + rlocation(interpreter, workspace_name)] if interpreter else []) + [launcher]
     entrypoint_file = ctx.actions.declare_file(ctx.label.name + ".entrypoint")
-    ctx.actions.write(entrypoint_file, ",".join(entrypoint) + "\n")
+    ctx.actions.write(entrypoint_file, list_file_content(entrypoint))
 
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     report_args = ctx.actions.args()
