@@ -1,227 +1,237 @@
 #!/usr/bin/env python3
-"""TEST STAND-IN for rules_oci: assemble an OCI image layout. Never shipped.
+"""TEST STAND-IN for rules_oci's image.sh (v2.2.6 oci/private/image.sh). Never shipped.
 
-Reads an optional base layout, appends the given layer blobs exactly as they are
-(rules_oci 2.x does not recompress), applies config options and writes a new
-OCI image layout. Only the Python standard library and `zstd` (for zstd layer
-diff_ids) are used, so it is independent of the code it helps to test.
+Takes the same arguments in the same order as image.sh and gives the same
+result, with the Python standard library instead of jq and regctl:
+
+  --from=LAYOUT | --scratch=PLATFORM_JSON   the base
+  --layer=TAR=DESCRIPTOR                    one per layer, from descriptor.py
+  --entrypoint= --cmd= --exposed-ports= --volumes= --env= --labels=
+  --annotations= --created= --user= --workdir=
+
+Layers are never read here: their digests come from the per-layer descriptor
+actions and their blobs are relative symlinks into the layout (image.sh with
+treeartifact_symlinks=1, Bazel >= 7.1), so assembling an image after an app
+edit costs O(config), whatever the size of the other layers. JSON is written
+as jq writes it (two-space indent, keys in insertion order), so digests can be
+compared with the real rules_oci.
 """
 
-import argparse
-import gzip
 import hashlib
 import json
 import os
-import shutil
-import subprocess
+import re
 import sys
 
-MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-INDEX = "application/vnd.oci.image.index.v1+json"
-CONFIG = "application/vnd.oci.image.config.v1+json"
-LAYER = "application/vnd.oci.image.layer.v1.tar"
-EPOCH = "1970-01-01T00:00:00Z"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+REF_NAME = "org.opencontainers.image.ref.name"
+# image.sh ENV_EXPAND_FILTER: match("\\${?([a-zA-Z0-9_]+)}?"; "gm")
+ENV_REF = re.compile(r"\$\{?([a-zA-Z0-9_]+)\}?")
 
 
-def sha256_file(path, opener=open):
-    h = hashlib.sha256()
-    with opener(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
+def jq_text(value):
+    """jq's default output: pretty-printed with two spaces, UTF-8 as is."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def layer_media_type_and_diff_id(path):
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        return LAYER + "+gzip", sha256_file(path, gzip.open)
-    if magic == b"\x28\xb5\x2f\xfd":
-        proc = subprocess.Popen(["zstd", "-dc", path], stdout=subprocess.PIPE)
-        h = hashlib.sha256()
-        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
-            h.update(chunk)
-        if proc.wait() != 0:
-            sys.exit("error: zstd could not decompress layer %s" % path)
-        return LAYER + "+zstd", "sha256:" + h.hexdigest()
-    return LAYER, sha256_file(path)
+def jq_merge(left, right):
+    """jq's `*` on objects: recursive merge, the right side wins elsewhere."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        out = dict(left)
+        for key, value in right.items():
+            out[key] = jq_merge(out[key], value) if key in out else value
+        return out
+    return right
+
+
+def read_text(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def nonempty_lines(text):
+    return [line for line in text.split("\n") if line]
+
+
+def key_value(line):
+    # split("=") | {key: .[0], value: .[1:] | join("=")}
+    key, _, value = line.partition("=")
+    return key, value
 
 
 class Layout:
+    """The OCI layout being written: what regctl does to `ocidir://OUTPUT`."""
+
     def __init__(self, root):
         self.root = root
-        os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+        self.blobs = os.path.join(root, "blobs", "sha256")
+        os.makedirs(self.blobs, exist_ok=True)
+        self.manifest = None
+        self.config = None
 
-    def blob_path(self, digest):
-        return os.path.join(self.root, "blobs", "sha256", digest.split(":", 1)[1])
+    def link(self, target, digest):
+        """A relative symlink, as `realpath --no-symlinks --relative-to` + `ln -sf`."""
+        dest = os.path.join(self.blobs, digest.split(":", 1)[1])
+        if os.path.lexists(dest):
+            os.unlink(dest)
+        os.symlink(os.path.relpath(os.path.abspath(target), os.path.abspath(self.blobs)), dest)
 
-    def add_file(self, path, digest):
-        dest = self.blob_path(digest)
-        if os.path.exists(dest):
-            return
-        try:
-            os.link(os.path.realpath(path), dest)
-        except OSError:
-            shutil.copyfile(path, dest)
-
-    def add_json(self, obj, media_type):
-        data = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    def put_blob(self, data):
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        with open(self.blob_path(digest), "wb") as f:
+        path = os.path.join(self.blobs, digest.split(":", 1)[1])
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "wb") as f:
             f.write(data)
-        return {"mediaType": media_type, "digest": digest, "size": len(data)}
+        return digest
 
-    def finish(self, manifest_descriptor):
+    def finish(self, oci_layout):
+        # update_config: `echo -n "$config" | regctl blob put`; size is ${#config}.
+        config_text = jq_text(self.config)
+        digest = self.put_blob(config_text.encode())
+        self.manifest.setdefault("config", {})
+        self.manifest["config"]["digest"] = digest
+        self.manifest["config"]["size"] = len(config_text)
+        self.manifest["config"].pop("data", None)
+        manifest_bytes = (jq_text(self.manifest) + "\n").encode()
+        manifest_digest = self.put_blob(manifest_bytes)
         with open(os.path.join(self.root, "oci-layout"), "w") as f:
-            json.dump({"imageLayoutVersion": "1.0.0"}, f)
+            f.write(oci_layout)
+        # The last line of image.sh drops every manifest's annotations (the ref name).
+        index = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": self.manifest.get("mediaType", OCI_MANIFEST), "digest": manifest_digest, "size": len(manifest_bytes)}],
+        }
         with open(os.path.join(self.root, "index.json"), "w") as f:
-            json.dump(
-                {"schemaVersion": 2, "mediaType": INDEX, "manifests": [manifest_descriptor]},
-                f,
-                sort_keys=True,
-            )
+            f.write(jq_text(index) + "\n")
 
 
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def read_base(base):
-    index = read_json(os.path.join(base, "index.json"))
-    manifests = index.get("manifests", [])
-    if len(manifests) != 1 or manifests[0].get("mediaType") != MANIFEST:
-        sys.exit(
-            "error: base %s must hold exactly one single-platform image manifest; "
-            "pick one platform of a multi-platform base" % base
-        )
+def base_from(out, path):
+    for algorithm in sorted(os.listdir(os.path.join(path, "blobs"))):
+        for name in sorted(os.listdir(os.path.join(path, "blobs", algorithm))):
+            out.link(os.path.join(path, "blobs", algorithm, name), "%s:%s" % (algorithm, name))
+    index = json.loads(read_text(os.path.join(path, "index.json")))
+    # base_from reads .manifests[0] and nothing else.
+    first = index["manifests"][0]
 
     def blob(digest):
-        return os.path.join(base, "blobs", "sha256", digest.split(":", 1)[1])
+        return json.loads(read_text(os.path.join(path, "blobs", *digest.split(":", 1))))
 
-    manifest = read_json(blob(manifests[0]["digest"]))
-    config = read_json(blob(manifest["config"]["digest"]))
-    return manifest, config, blob
-
-
-def read_lines(path):
-    with open(path) as f:
-        return [line for line in f.read().split("\n") if line]
-
-
-def read_list(path):
-    """rules_oci's list files: one line, comma-separated."""
-    with open(path) as f:
-        content = f.read().rstrip("\n")
-    return content.split(",") if content else []
+    out.manifest = blob(first["digest"])
+    if "config" not in out.manifest or "layers" not in out.manifest:
+        sys.exit(
+            "error: base %s: its index.json's first manifest (%s) is not an image manifest; "
+            "oci_image's base must be a single-platform image" % (path, first.get("mediaType"))
+        )
+    out.config = blob(out.manifest["config"]["digest"])
+    return read_text(os.path.join(path, "oci-layout"))
 
 
-def read_pairs(path):
-    pairs = {}
-    for line in read_lines(path):
-        key, sep, value = line.partition("=")
-        if not sep:
-            sys.exit("error: %s: expected name=value, got %r" % (path, line))
-        pairs[key] = value
-    return pairs
+def base_from_scratch(out, platform_json):
+    out.manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "size": 0},
+        "layers": [],
+    }
+    out.config = {"created": "1970-01-01T00:00:00Z", "config": {}, "history": [], "rootfs": {"type": "layers", "diff_ids": []}}
+    out.config.update(json.loads(platform_json))
+    return '{"imageLayoutVersion":"1.0.0"}'
 
 
-def expand_env(value, env):
-    """Expand $KEY and ${KEY} from the base environment, as rules_oci does."""
-    out, i = [], 0
-    while i < len(value):
-        c = value[i]
-        if c == "$" and i + 1 < len(value):
-            if value[i + 1] == "{":
-                end = value.find("}", i)
-                if end > 0:
-                    out.append(env.get(value[i + 2 : end], ""))
-                    i = end + 1
-                    continue
-            j = i + 1
-            while j < len(value) and (value[j].isalnum() or value[j] == "_"):
-                j += 1
-            if j > i + 1:
-                out.append(env.get(value[i + 1 : j], ""))
-                i = j
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--output", required=True)
-    p.add_argument("--base")
-    p.add_argument("--os")
-    p.add_argument("--architecture")
-    p.add_argument("--variant")
-    p.add_argument("--layer", action="append", default=[])
-    for name in ("entrypoint", "cmd", "env", "labels", "annotations", "exposed-ports", "volumes", "created"):
-        p.add_argument("--" + name)
-    p.add_argument("--user")
-    p.add_argument("--workdir")
-    a = p.parse_args()
-
-    out = Layout(a.output)
-    if a.base:
-        manifest, config, base_blob = read_base(a.base)
-        for layer in manifest["layers"]:
-            out.add_file(base_blob(layer["digest"]), layer["digest"])
+def add_layer(out, path, descriptor_path):
+    desc = json.loads(read_text(descriptor_path))
+    if out.manifest.get("mediaType", "").startswith("application/vnd.docker."):
+        media_type, comp_ext = "application/vnd.docker.image.rootfs.diff.tar", "."
     else:
-        manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "layers": []}
-        config = {"architecture": a.architecture, "os": a.os, "rootfs": {"type": "layers", "diff_ids": []}}
-        if a.variant:
-            config["variant"] = a.variant
-    cfg = config.setdefault("config", {})
-    history = config.setdefault("history", [])
+        media_type, comp_ext = "application/vnd.oci.image.layer.v1.tar", "+"
+    compression = comp_ext + desc["compression"] if desc["compression"] != "" else ""
+    rootfs = out.config.setdefault("rootfs", {})
+    rootfs["diff_ids"] = (rootfs.get("diff_ids") or []) + [desc["diffid"]]
+    out.config["history"] = (out.config.get("history") or []) + [desc["history"]]
+    out.manifest["layers"] = (out.manifest.get("layers") or []) + [
+        {"size": desc["size"], "digest": desc["digest"], "mediaType": media_type + compression}
+    ]
+    out.link(path, desc["digest"])
 
-    for path in a.layer:
-        media_type, diff_id = layer_media_type_and_diff_id(path)
-        digest = sha256_file(path)
-        out.add_file(path, digest)
-        manifest["layers"].append({"mediaType": media_type, "digest": digest, "size": os.path.getsize(path)})
-        config["rootfs"]["diff_ids"].append(diff_id)
-        history.append({"created": EPOCH, "created_by": "bazel build (rules_oci stand-in)"})
 
-    if a.entrypoint:
-        cfg["Entrypoint"] = read_list(a.entrypoint)
-        cfg.pop("Cmd", None)  # as in Docker: a new entrypoint resets cmd
-    if a.cmd:
-        cfg["Cmd"] = read_list(a.cmd)
-    if a.env:
-        env = dict(e.split("=", 1) for e in cfg.get("Env", []))
-        for key, value in read_pairs(a.env).items():
-            env[key] = expand_env(value, env)
-        cfg["Env"] = ["%s=%s" % kv for kv in env.items()]
-    if a.labels:
-        cfg.setdefault("Labels", {}).update(read_pairs(a.labels))
-    if a.exposed_ports:
-        ports = cfg.setdefault("ExposedPorts", {})
-        for port in read_list(a.exposed_ports):
-            port = port.strip()
-            if port:
-                ports[port if "/" in port else port + "/tcp"] = {}
-    if a.volumes:
-        vols = cfg.setdefault("Volumes", {})
-        for vol in read_list(a.volumes):
-            if vol.strip():
-                vols[vol.strip()] = {}
-    if a.user:
-        cfg["User"] = a.user
-    if a.workdir:
-        cfg["WorkingDir"] = a.workdir
-    config["created"] = read_lines(a.created)[0] if a.created else EPOCH
+def expand(raw, env):
+    """ENV_EXPAND_FILTER: $KEY / ${KEY} from the environment so far; unknown -> empty."""
+    parts, prev = [], 0
+    for match in ENV_REF.finditer(raw):
+        parts.append(raw[prev : match.start()])
+        parts.extend(value for key, value in env if key == match.group(1))
+        prev = match.end()
+    parts.append(raw[prev:])
+    return "".join(parts)
 
-    manifest["config"] = out.add_json(config, CONFIG)
-    manifest.pop("annotations", None)
-    if a.annotations:
-        manifest["annotations"] = read_pairs(a.annotations)
-    descriptor = out.add_json(manifest, MANIFEST)
-    descriptor["platform"] = {k: config[k] for k in ("architecture", "os", "variant") if config.get(k)}
-    out.finish(descriptor)
+
+def main(argv):
+    out, oci_layout, overrides = None, None, {}
+    cfg = overrides.setdefault("config", {})
+    annotations = None
+    for arg in argv:
+        flag, _, value = arg.partition("=")
+        if flag == "--output":
+            out = Layout(value)
+        elif flag == "--scratch":
+            oci_layout = base_from_scratch(out, value)
+        elif flag == "--from":
+            oci_layout = base_from(out, value)
+        elif flag == "--layer":
+            layer, _, descriptor = value.partition("=")
+            add_layer(out, layer, descriptor)
+        elif flag == "--env":
+            env = [key_value(e) for e in (out.config.get("config") or {}).get("Env") or []]
+            # `while IFS= read -r expansion || [ -n "$expansion" ]`: every line, a last one without newline too.
+            lines = read_text(value).split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            for line in lines:
+                key = line.split("=", 1)[0]
+                expanded = expand(line[len(key) + 1 :], env)
+                for i, (k, _) in enumerate(env):
+                    if k == key:
+                        env[i] = (k, expanded)
+                        break
+                else:
+                    env.append((key, expanded))
+            cfg["Env"] = ["%s=%s" % kv for kv in env]
+        elif flag == "--cmd":
+            cfg["Cmd"] = [e.replace("%5Cn", "\n") for e in nonempty_lines(read_text(value))]
+        elif flag == "--entrypoint":
+            # Setting the entrypoint resets cmd (rules_oci #649), as crane and Dockerfiles do.
+            cfg["Cmd"] = None
+            cfg["Entrypoint"] = [e.replace("%5Cn", "\n") for e in nonempty_lines(read_text(value))]
+        elif flag in ("--exposed-ports", "--volumes"):
+            # split(",") on the whole file: comma-separated, no trimming.
+            text = read_text(value)
+            cfg["ExposedPorts" if flag == "--exposed-ports" else "Volumes"] = {k: {} for k in (text.split(",") if text else [])}
+        elif flag == "--user":
+            cfg["User"] = value
+        elif flag == "--workdir":
+            cfg["WorkingDir"] = value
+        elif flag == "--labels":
+            labels = cfg.get("Labels") or {}
+            labels.update(key_value(line) for line in nonempty_lines(read_text(value)))
+            cfg["Labels"] = labels
+        elif flag == "--created":
+            overrides["created"] = read_text(value)
+        elif flag == "--annotations":
+            annotations = dict(out.manifest.get("annotations") or {})
+            annotations.update(key_value(line) for line in nonempty_lines(read_text(value)))
+            out.manifest["annotations"] = annotations
+        else:
+            sys.exit("unknown argument %s" % arg)
+    # `. *= $config | del(.config.Cmd|nulls)`
+    out.config = jq_merge(out.config, overrides)
+    if out.config.get("config", {}).get("Cmd", 0) is None:
+        del out.config["config"]["Cmd"]
+    out.finish(oci_layout)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# TEST STAND-IN for rules_oci's oci_load: convert with skopeo, pipe to a loader. Never shipped.
-set -euo pipefail
-RUNFILES=${RUNFILES_DIR:-$0.runfiles}
-IMAGE="$RUNFILES/{{image}}"
-mapfile -t TAGS < <(grep -v '^$' "$RUNFILES/{{tags_file}}")
+# TEST STAND-IN for rules_oci's oci_load runner (v2.2.6 oci/private/load.sh.tpl). Never shipped.
+# Writes the tarball at run time (not at build time) and pipes it to the loader.
+set -o pipefail -o errexit -o nounset
+RUNFILES_DIR=${RUNFILES_DIR:-$0.runfiles}
 LOADER="{{loader}}"
-[ -n "$LOADER" ] && LOADER="$RUNFILES/$LOADER"
-if [ -z "$LOADER" ]; then
-    for l in docker podman nerdctl; do command -v "$l" >/dev/null && { LOADER=$l; break; }; done
+if [ -n "$LOADER" ] && [ -f "$RUNFILES_DIR/$LOADER" ]; then
+    CONTAINER_CLI="$RUNFILES_DIR/$LOADER"
+elif command -v docker &>/dev/null; then
+    CONTAINER_CLI="docker"
+elif command -v podman &>/dev/null; then
+    CONTAINER_CLI="podman"
+else
+    echo >&2 "Neither docker or podman could be found."
+    echo >&2 "To use a different container runtime, pass an executable to the 'loader' attribute of oci_tarball."
+    exit 1
 fi
-[ -n "$LOADER" ] || { echo "error: no docker, podman or nerdctl on PATH; set 'loader'" >&2; exit 1; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-skopeo copy -q "oci:$IMAGE" "docker-archive:$TMP/image.tar:${TAGS[0]}" \
-    $(for t in "${TAGS[@]:1}"; do printf -- '--additional-tag %s ' "$t"; done)
-"$LOADER" load -i "$TMP/image.tar"
+"$CONTAINER_CLI" load --input <(
+    python3 "$RUNFILES_DIR/{{tarball_py}}" "{{format}}" "$RUNFILES_DIR/{{image}}" "$RUNFILES_DIR/{{tags}}" -
+)

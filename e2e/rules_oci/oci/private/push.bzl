@@ -1,27 +1,45 @@
-"""TEST STAND-IN for rules_oci's oci_push rule. Never shipped."""
+"""TEST STAND-IN for rules_oci's oci_push rule (v2.2.6 oci/private/push.bzl). Never shipped."""
 
-def _rlocation(ctx, f):
-    return f.short_path[3:] if f.short_path.startswith("../") else ctx.workspace_name + "/" + f.short_path
+def _quote_args(args):
+    return ["\"{}\"".format(arg) for arg in args]
+
+def _has_digest_or_tag(repository):
+    # util.parse_image: a digest after "@", a tag after the last ":" of the last path part.
+    return "@" in repository or ":" in repository.rpartition("/")[2]
 
 def _impl(ctx):
-    if bool(ctx.attr.repository) == bool(ctx.file.repository_file):
-        fail("exactly one of 'repository' or 'repository_file' must be set")
-    if "@" in ctx.attr.repository or ":" in ctx.attr.repository.rpartition("/")[2]:
-        fail("repository '{}' must not contain a tag or digest; use remote_tags".format(ctx.attr.repository))
-    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    if ctx.attr.repository and ctx.attr.repository_file:
+        fail("must specify exactly one of 'repository_file' or 'repository'")
+    if not ctx.file.image.is_directory:
+        fail("image attribute must be a oci_image or oci_image_index")
+    if _has_digest_or_tag(ctx.attr.repository):
+        fail("`repository` attribute should not contain digest or tag. got: {}".format(ctx.attr.repository))
+    substitutions = {
+        "{{fixed_args}}": "",
+        "{{image_dir}}": ctx.file.image.short_path,
+        "{{repository_file}}": "",
+        "{{tags}}": "",
+    }
+    files = [ctx.file.image]
+    if ctx.attr.repository:
+        substitutions["{{fixed_args}}"] = " ".join(_quote_args(["--repository", ctx.attr.repository]))
+    elif ctx.attr.repository_file:
+        files.append(ctx.file.repository_file)
+        substitutions["{{repository_file}}"] = ctx.file.repository_file.short_path
+    else:
+        fail("must specify exactly one of 'repository_file' or 'repository'")
+    if ctx.attr.remote_tags:
+        files.append(ctx.file.remote_tags)
+        substitutions["{{tags}}"] = ctx.file.remote_tags.short_path
+    executable = ctx.actions.declare_file("push_%s.sh" % ctx.label.name)
     ctx.actions.expand_template(
-        template = ctx.file._tpl,
-        output = script,
+        template = ctx.file._push_sh_tpl,
+        output = executable,
         is_executable = True,
-        substitutions = {
-            "{{image}}": _rlocation(ctx, ctx.file.image),
-            "{{repository}}": ctx.attr.repository,
-            "{{repository_file}}": _rlocation(ctx, ctx.file.repository_file) if ctx.file.repository_file else "",
-            "{{tags_file}}": _rlocation(ctx, ctx.file.remote_tags) if ctx.file.remote_tags else "",
-        },
+        substitutions = substitutions,
     )
-    files = [ctx.file.image] + [f for f in [ctx.file.repository_file, ctx.file.remote_tags] if f]
-    return [DefaultInfo(executable = script, runfiles = ctx.runfiles(files = files))]
+    runfiles = ctx.runfiles(files = files).merge(ctx.attr.image[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = executable, runfiles = runfiles)]
 
 oci_push = rule(
     implementation = _impl,
@@ -31,7 +49,7 @@ oci_push = rule(
         "remote_tags": attr.label(allow_single_file = True, doc = "File of tags, one per line."),
         "repository": attr.string(doc = "Repository URL without tag or digest."),
         "repository_file": attr.label(allow_single_file = True, doc = "File holding the repository."),
-        "_tpl": attr.label(default = "push.sh.tpl", allow_single_file = True),
+        "_push_sh_tpl": attr.label(default = "push.sh.tpl", allow_single_file = True),
     },
     doc = "TEST STAND-IN for rules_oci's oci_push (pushes with crane).",
 )
