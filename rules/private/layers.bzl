@@ -2,14 +2,14 @@
 
 load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action")
 load(":oci_files.bzl", "list_file_content")
-load(":partition.bzl", "assign_repos", "parse_repo_pattern", "repo_of", "rlocation")
+load(":partition.bzl", "assign_repos", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
 load(":transition.bzl", "platform_transition")
 
 PyImageLayersInfo = provider(
     doc = "The layers of a py_image_layers target and where the binary lands in the image.",
     fields = {
         "layers": "list of struct(name, blob, descriptor, report) in image order",
-        "entrypoint": "list of strings: the command that runs the binary in the image",
+        "entrypoint": "File: the command that runs the binary in the image, one element per line (rules_oci 2.x's format)",
         "launcher": "string: the binary's path in the image",
         "runfiles_dir": "string: the binary's runfiles directory in the image",
     },
@@ -199,6 +199,44 @@ def _check_base(ctx):
     )
     return [out]
 
+_PICK_ENTRYPOINT = """
+set -eu
+launcher=$1 with_interpreter=$2 launcher_only=$3 out=$4
+first=$(head -c 256 "$launcher" | head -n 1)
+case "$first" in
+'#!'*python*) cp "$with_interpreter" "$out" ;;
+*) cp "$launcher_only" "$out" ;;
+esac
+"""
+
+def _entrypoint(ctx, executable, launcher, interpreter):
+    """The entrypoint file: `[interpreter, launcher]` or `[launcher]`.
+
+    A launcher that is a Python script (Bazel's and rules_python's default
+    bootstrap, `#!/usr/bin/env python3`) runs under the image's interpreter when
+    the toolchain brings one, so the base needs no Python. Any other launcher
+    (rules_python's `bootstrap_impl=script` shell script, a native binary) runs
+    as it is: it finds the interpreter itself. Only the launcher's first line
+    tells which, so an action reads it.
+    """
+    out = ctx.actions.declare_file(ctx.label.name + ".entrypoint")
+    if not interpreter:
+        ctx.actions.write(out, list_file_content([launcher]))
+        return out
+    with_interpreter = ctx.actions.declare_file(ctx.label.name + ".entrypoint.interpreter")
+    ctx.actions.write(with_interpreter, list_file_content([interpreter, launcher]))
+    launcher_only = ctx.actions.declare_file(ctx.label.name + ".entrypoint.launcher")
+    ctx.actions.write(launcher_only, list_file_content([launcher]))
+    ctx.actions.run_shell(
+        command = _PICK_ENTRYPOINT,
+        arguments = [executable.path, with_interpreter.path, launcher_only.path, out.path],
+        inputs = [executable, with_interpreter, launcher_only],
+        outputs = [out],
+        mnemonic = "PyImageEntrypoint",
+        progress_message = "Choosing the entrypoint of %{label}",
+    )
+    return out
+
 def _group_repos(ctx):
     """Repositories of the targets in `group_targets`, by group."""
     by_group = {}
@@ -241,9 +279,13 @@ def _py_image_layers_impl(ctx):
     # at analysis time: each layer action must list exactly its own inputs.
     files_by_repo = {}
     in_runfiles = {}
+    distributions = {}
     for f in runfiles.files.to_list():
-        files_by_repo.setdefault(repo_of(f), []).append(f)
+        repo = repo_of(f)
+        files_by_repo.setdefault(repo, []).append(f)
         in_runfiles[f] = True
+        if repo and ".dist-info/" in f.short_path:
+            distributions.setdefault(repo, {})[distribution_of(f.short_path)] = True
     for group in list(ctx.attr.groups.keys()) + list(ctx.attr.group_targets.values()):
         if group in ["python", "deps", "app"] or group.startswith("deps_"):
             fail("groups: '{}' is the name of a built-in layer; give the group another name (e.g. '{}_libs')".format(group, group))
@@ -256,7 +298,13 @@ def _py_image_layers_impl(ctx):
                 fail("groups: pattern '{}' of group '{}' is not of the form '@hub//package' or '@repo' (wildcards allowed)".format(p, group))
             parsed.append(m)
         patterns[group] = parsed
-    assignment = assign_repos(files_by_repo.keys(), python_repos, patterns, _group_repos(ctx))
+    assignment = assign_repos(
+        files_by_repo.keys(),
+        python_repos,
+        patterns,
+        _group_repos(ctx),
+        {repo: names.keys() for repo, names in distributions.items()},
+    )
     if assignment.errors:
         fail("\n".join(assignment.errors))
     layer_of = assignment.layer_of
@@ -281,6 +329,11 @@ def _py_image_layers_impl(ctx):
     app = contents["app"]
     app.lines.append("file\t{}\t{}".format(launcher, executable.path))
     app_inputs = [executable]
+
+    # Bazel's runfiles tree always has the main repository's directory, even
+    # when it holds no file: launchers reach other repositories' files through
+    # it (`_main/../<repo>/...`, a binary whose main file is external).
+    app.lines.append("dir\t{}/{}".format(runfiles_dir, workspace_name))
     repo_mapping = getattr(default_info.files_to_run, "repo_mapping_manifest", None)
     if repo_mapping:
         app.lines.append("file\t{}/_repo_mapping\t{}".format(runfiles_dir, repo_mapping.path))
@@ -309,9 +362,7 @@ def _py_image_layers_impl(ctx):
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
         layers.append(layer_action(ctx, tools, name, manifest, inputs, profile))
 
-    entrypoint = ([runfiles_dir + "/" + rlocation(interpreter, workspace_name)] if interpreter else []) + [launcher]
-    entrypoint_file = ctx.actions.declare_file(ctx.label.name + ".entrypoint")
-    ctx.actions.write(entrypoint_file, list_file_content(entrypoint))
+    entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
 
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     report_args = ctx.actions.args()
@@ -337,7 +388,7 @@ def _py_image_layers_impl(ctx):
         ),
         PyImageLayersInfo(
             layers = layers,
-            entrypoint = entrypoint,
+            entrypoint = entrypoint_file,
             launcher = launcher,
             runfiles_dir = runfiles_dir,
         ),

@@ -67,8 +67,12 @@ def parse_repo_pattern(pattern):
 
     Accepted forms:
       `@hub//package` or `@hub//prefix_*`: pip packages of the hub `hub`. Matches
-          repositories named `hub_<package>` or `hub_<pyversion>_<package>`, which
-          is how rules_python names its per-package repositories.
+          a repository of that hub (its name starts with `hub_`) by the
+          distribution its files declare (`<name>-<version>.dist-info/`), so
+          it works whatever rules_python calls the repository
+          (`pypi_torch`, `pypi_311_torch`, `pypi_314_six_py2_none_any_8abb2f1d`);
+          a repository without dist-info is matched by `hub_<package>` or
+          `hub_<pyversion>_<package>`.
       `@repo` or `@repo_*`: repositories by (last component of) name.
 
     Args:
@@ -85,15 +89,38 @@ def parse_repo_pattern(pattern):
         return None
     if sep and package:
         package = package.partition(":")[0]
-        return struct(kind = "pip", hub = repo, package = package.replace("-", "_").lower())
+        return struct(kind = "pip", hub = repo, package = normalize_distribution(package))
     return struct(kind = "repo", name = repo)
 
-def pattern_matches(matcher, repo):
-    """Whether a parsed pattern matches a canonical repository name.
+def normalize_distribution(name):
+    """A distribution name as pip compares them (PEP 503): lower case, `-`/`.` -> `_`."""
+    return name.lower().replace("-", "_").replace(".", "_")
+
+def distribution_of(path):
+    """The distribution a file of a wheel's repository declares, or None.
+
+    Args:
+        path: a file's path, e.g. `site-packages/six-1.16.0.dist-info/METADATA`.
+
+    Returns:
+        The normalised distribution name (`six`), or None for a file outside
+        a `.dist-info` directory.
+    """
+    end = path.find(".dist-info/")
+    if end < 0:
+        return None
+    directory = path[:end].rpartition("/")[2]
+    return normalize_distribution(directory.partition("-")[0])
+
+def pattern_matches(matcher, repo, distributions = []):
+    """Whether a parsed pattern matches a repository.
 
     Args:
         matcher: a struct from parse_repo_pattern.
         repo: a canonical repository name.
+        distributions: normalised names of the distributions the repository's
+            files declare (see distribution_of); pip patterns match these
+            when there are any.
 
     Returns:
         True if it matches.
@@ -104,6 +131,8 @@ def pattern_matches(matcher, repo):
     prefix = matcher.hub + "_"
     if not base.startswith(prefix):
         return False
+    if distributions:
+        return len([d for d in distributions if glob_match(matcher.package, d)]) > 0
     rest = base[len(prefix):]
     if glob_match(matcher.package, rest):
         return True
@@ -112,7 +141,7 @@ def pattern_matches(matcher, repo):
     version, _, package = rest.partition("_")
     return version.isdigit() and glob_match(matcher.package, package)
 
-def assign_repos(repos, python_repos, group_patterns, group_repos):
+def assign_repos(repos, python_repos, group_patterns, group_repos, distributions = {}):
     """Map every repository to the name of the layer it goes to.
 
     Args:
@@ -121,6 +150,7 @@ def assign_repos(repos, python_repos, group_patterns, group_repos):
         group_patterns: dict group name -> list of parsed patterns.
         group_repos: dict group name -> list of canonical repository names
             (from label targets resolved by Bazel).
+        distributions: dict repo -> list of the distributions its files declare.
 
     Returns:
         struct(layer_of = dict repo -> layer name, errors = list of strings).
@@ -134,7 +164,7 @@ def assign_repos(repos, python_repos, group_patterns, group_repos):
         matches = [
             group
             for group in all_groups
-            if repo in group_repos.get(group, []) or [m for m in group_patterns.get(group, []) if pattern_matches(m, repo)]
+            if repo in group_repos.get(group, []) or [m for m in group_patterns.get(group, []) if pattern_matches(m, repo, distributions.get(repo, []))]
         ]
         for group in matches:
             used[group] = True

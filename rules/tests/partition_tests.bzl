@@ -1,7 +1,8 @@
 """Unit tests for the runfiles partitioning."""
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
-load("//rules/private:partition.bzl", "assign_repos", "glob_match", "parse_repo_pattern", "pattern_matches", "repo_basename")
+load("//rules/private:oci_files.bzl", "list_file_content")
+load("//rules/private:partition.bzl", "assign_repos", "distribution_of", "glob_match", "parse_repo_pattern", "pattern_matches", "repo_basename")
 
 def _repo_basename_test(ctx):
     env = unittest.begin(ctx)
@@ -110,11 +111,59 @@ def _assign_errors_test(ctx):
 
 assign_errors_test = unittest.make(_assign_errors_test)
 
+def _distribution_test(ctx):
+    env = unittest.begin(ctx)
+    asserts.equals(env, "six", distribution_of("site-packages/six-1.16.0.dist-info/METADATA"))
+    asserts.equals(env, "typing_extensions", distribution_of("typing_extensions-4.12.2.dist-info/RECORD"))
+    asserts.equals(env, "zope_interface", distribution_of("site-packages/zope.interface-7.0.dist-info/METADATA"))
+    asserts.equals(env, None, distribution_of("site-packages/six.py"))
+
+    # rules_python 2.x names a wheel's repository after the wheel file: the
+    # hub's package name is only in the files' dist-info.
+    six = parse_repo_pattern("@pypi//six")
+    repo = "rules_python~~pip~pypi_314_six_py2_none_any_8abb2f1d"
+    asserts.true(env, pattern_matches(six, repo, ["six"]))
+    asserts.false(env, pattern_matches(six, repo, []))
+    asserts.true(env, pattern_matches(parse_repo_pattern("@pypi//si*"), repo, ["six"]))
+    asserts.false(env, pattern_matches(parse_repo_pattern("@pypi//sixx"), repo, ["six"]))
+    asserts.false(env, pattern_matches(parse_repo_pattern("@other//six"), repo, ["six"]))
+
+    # the dist-info decides over the name's shape
+    asserts.false(env, pattern_matches(parse_repo_pattern("@pypi//torch"), "rules_python~~pip~pypi_311_torch", ["torchvision"]))
+    nvidia = parse_repo_pattern("@pypi//nvidia_*")
+    asserts.true(env, pattern_matches(nvidia, "rules_python++pip+pypi_314_nvidia_cudnn_cu12_py3_none_manylinux_2_27_x86_64_5a1b2c3d", ["nvidia_cudnn_cu12"]))
+    got = assign_repos(
+        ["", repo],
+        [],
+        {"six": [six]},
+        {},
+        {repo: ["six"]},
+    )
+    asserts.equals(env, [], got.errors)
+    asserts.equals(env, "six", got.layer_of[repo])
+    return unittest.end(env)
+
+distribution_test = unittest.make(_distribution_test)
+
+def _list_file_test(ctx):
+    env = unittest.begin(ctx)
+
+    # rules_oci 2.x: one element per line; commas are part of an element.
+    asserts.equals(env, "/app/bin/python3\n/app/main\n", list_file_content(["/app/bin/python3", "/app/main"]))
+    asserts.equals(env, "--greeting\nhello, world\n", list_file_content(["--greeting", "hello, world"]))
+    asserts.equals(env, "a%5Cnb\n", list_file_content(["a\nb"]))
+    asserts.equals(env, "", list_file_content([]))
+    return unittest.end(env)
+
+list_file_test = unittest.make(_list_file_test)
+
 def partition_test_suite(name):
     unittest.suite(
         name,
         repo_basename_test,
         glob_match_test,
+        distribution_test,
+        list_file_test,
         pattern_test,
         assign_test,
         assign_errors_test,
