@@ -17,7 +17,7 @@ def _python_build(version, cpu, origin):
     return """\
 # CPython {version} of {origin} as an in-build interpreter: like a hermetic
 # rules_python toolchain, its files are part of every py_binary's runfiles.
-load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
+load("@rules_python//python:defs.bzl", "py_runtime", "py_runtime_pair")
 
 package(default_visibility = ["//visibility:public"])
 
