@@ -88,7 +88,7 @@ _ATTRS = {
         default = "/app",
     ),
     "split_deps": attr.bool(
-        doc = "One layer per external repository instead of a single `deps` layer.",
+        doc = "One layer per external repository instead of a single `deps` layer: `deps_<distribution>` for a wheel's repository (from its `.dist-info`), `deps_<repository>` for any other.",
         default = False,
     ),
     "strip": attr.bool(
@@ -312,10 +312,23 @@ def _py_image_layers_impl(ctx):
     # Layer order: least to most frequently changed.
     order = ["python"] + [g for g in ctx.attr.groups] + [g for g in ctx.attr.group_targets.values() if g not in ctx.attr.groups]
     if ctx.attr.split_deps:
-        for repo in sorted(files_by_repo.keys()):
-            if layer_of[repo] == "deps":
+        # A wheel's repository is named after the distribution it declares
+        # (`deps_six`), not after the repository: rules_python 2.x puts wheel tags
+        # and a hash in that name (pypi_314_six_py2_none_any_8abb2f1d), which
+        # would change the layer's name with every lock update.
+        split_repos = [repo for repo in sorted(files_by_repo.keys()) if layer_of[repo] == "deps"]
+        by_distribution = {}
+        for repo in split_repos:
+            names = distributions.get(repo, {}).keys()
+            if len(names) == 1:
+                by_distribution.setdefault(names[0], []).append(repo)
+        for repo in split_repos:
+            names = distributions.get(repo, {}).keys()
+            if len(names) == 1 and len(by_distribution[names[0]]) == 1:
+                layer_of[repo] = "deps_" + names[0]
+            else:
                 layer_of[repo] = "deps_" + repo.replace("~", "_").replace("+", "_")
-                order.append(layer_of[repo])
+            order.append(layer_of[repo])
     else:
         order.append("deps")
     order.append("app")
