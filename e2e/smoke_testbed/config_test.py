@@ -1,0 +1,1 @@
+../smoke/config_test.py

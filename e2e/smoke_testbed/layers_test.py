@@ -1,0 +1,1 @@
+../smoke/layers_test.py

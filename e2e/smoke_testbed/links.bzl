@@ -1,0 +1,1 @@
+../smoke/links.bzl
