@@ -105,8 +105,9 @@ class LayersTest(unittest.TestCase):
 
     def test_group_layer(self):
         # six was the only other external repository, so no deps layer is left;
-        # a pattern (`groups`) and a label (`group_targets`) select the same files
-        for layers in (GROUPED, ARGS["grouped_by_label"]):
+        # a pattern (`groups`), a label (`group_targets`) and a pattern through
+        # py_image with another name of the hub select the same files
+        for layers in (GROUPED, ARGS["grouped_by_label"], ARGS["grouped_image"]):
             self.assertEqual(sorted(names_of(layers)), ["app", "python", "six"], layers)
             six = layer(layers, "six")
             self.assertTrue(any(n.endswith("site-packages/six.py") for n in six), layers)

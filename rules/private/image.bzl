@@ -3,6 +3,7 @@
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
+load(":partition.bzl", "canonical_pattern")
 load(":version.bzl", "repository_from_define", "version_tag")
 
 _ARCHITECTURES = {
@@ -126,7 +127,10 @@ def py_image(
         name = layers,
         base = base,
         binary = binary,
-        groups = groups or {},
+        groups = {
+            group: [canonical_pattern(p, _canonical_repo_name) for p in patterns]
+            for group, patterns in (groups or {}).items()
+        },
         group_targets = group_targets or {},
         split_deps = split_deps,
         compression = compression,
@@ -187,6 +191,10 @@ def py_image(
         tags = tags,
         visibility = visibility,
     )
+
+def _canonical_repo_name(apparent):
+    # Any target name will do: only the repository is resolved.
+    return native.package_relative_label("@{}//:BUILD".format(apparent)).workspace_name
 
 def py_image_index(
         name,

@@ -77,6 +77,10 @@ _ATTRS = {
         placed after `python` and before `deps`, in the order given. A pattern is
         `@hub//package` (a pip package of the hub; `*` wildcards allowed, e.g.
         `@pypi//nvidia_*`) or `@repo` (a repository by name, wildcards allowed).
+        A package is matched by the distribution its repository's files declare
+        (`<name>-<version>.dist-info`), whatever rules_python names the
+        repository; `py_image` resolves the hub as your repository sees it
+        (`@@<canonical name>//package`, which this attribute also accepts).
         Groups take precedence over the python/deps/app split.""",
     ),
     "platform": attr.label(

@@ -83,14 +83,38 @@ def parse_repo_pattern(pattern):
     """
     if not pattern.startswith("@"):
         return None
-    repo, sep, package = pattern[1:].partition("//")
-    repo = repo.lstrip("@")
+    canonical = pattern.startswith("@@")
+    repo, sep, package = pattern.lstrip("@").partition("//")
     if not repo:
         return None
     if sep and package:
         package = package.partition(":")[0]
-        return struct(kind = "pip", hub = repo, package = normalize_distribution(package))
+        return struct(kind = "pip", hub = repo, canonical = canonical, package = normalize_distribution(package))
     return struct(kind = "repo", name = repo)
+
+def canonical_pattern(pattern, canonical_repo_name):
+    """`@hub//package` with the hub's canonical name: `@@<canonical>//package`.
+
+    Macros call this with `native.package_relative_label`, which resolves the hub
+    as the user's repository sees it, so a pattern keeps working when the
+    apparent name is not the one rules_python built the wheels' repository
+    names from (`use_repo(pip, deps = "pypi")`, a renamed hub).
+
+    Args:
+        pattern: a pattern as written in `groups`.
+        canonical_repo_name: function from an apparent repository name to its
+            canonical name.
+
+    Returns:
+        The pattern with a canonical hub, or the pattern unchanged when it is
+        not an `@hub//package` pattern.
+    """
+    if pattern.startswith("@@") or not pattern.startswith("@"):
+        return pattern
+    repo, sep, package = pattern[1:].partition("//")
+    if not repo or not sep or not package:
+        return pattern
+    return "@@{}//{}".format(canonical_repo_name(repo), package)
 
 def normalize_distribution(name):
     """A distribution name as pip compares them (PEP 503): lower case, `-`/`.` -> `_`."""
@@ -128,12 +152,16 @@ def pattern_matches(matcher, repo, distributions = []):
     base = repo_basename(repo)
     if matcher.kind == "repo":
         return glob_match(matcher.name, base) or glob_match(matcher.name, repo)
+
+    # A hub's wheel repositories are named `<hub>_...`, next to the hub: compare
+    # canonical names where the macro resolved the hub, else the last component.
+    name = repo if matcher.canonical else base
     prefix = matcher.hub + "_"
-    if not base.startswith(prefix):
+    if not name.startswith(prefix):
         return False
     if distributions:
         return len([d for d in distributions if glob_match(matcher.package, d)]) > 0
-    rest = base[len(prefix):]
+    rest = name[len(prefix):]
     if glob_match(matcher.package, rest):
         return True
 

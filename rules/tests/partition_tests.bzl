@@ -2,7 +2,7 @@
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
 load("//rules/private:oci_files.bzl", "list_file_content")
-load("//rules/private:partition.bzl", "assign_repos", "distribution_of", "glob_match", "parse_repo_pattern", "pattern_matches", "repo_basename")
+load("//rules/private:partition.bzl", "assign_repos", "canonical_pattern", "distribution_of", "glob_match", "parse_repo_pattern", "pattern_matches", "repo_basename")
 
 def _repo_basename_test(ctx):
     env = unittest.begin(ctx)
@@ -145,6 +145,32 @@ def _distribution_test(ctx):
 
 distribution_test = unittest.make(_distribution_test)
 
+def _renamed_hub(apparent):
+    return {"deps": "rules_python~~pip~smoke_pypi", "pypi": "rules_python++pip+pypi"}[apparent]
+
+def _canonical_hub_test(ctx):
+    env = unittest.begin(ctx)
+    asserts.equals(env, "@@rules_python~~pip~smoke_pypi//six", canonical_pattern("@deps//six", _renamed_hub))
+    asserts.equals(env, "@@rules_python++pip+pypi//nvidia_*", canonical_pattern("@pypi//nvidia_*", _renamed_hub))
+    asserts.equals(env, "@local_cuda*", canonical_pattern("@local_cuda*", _renamed_hub))
+    asserts.equals(env, "@@already//six", canonical_pattern("@@already//six", _renamed_hub))
+
+    # The hub the user calls @deps is rules_python's `smoke_pypi`: its wheels'
+    # repositories carry that name, which the apparent name would never match.
+    wheel = "rules_python~~pip~smoke_pypi_314_six_py2_none_any_8abb2f1d"
+    asserts.false(env, pattern_matches(parse_repo_pattern("@deps//six"), wheel, ["six"]))
+    canonical = parse_repo_pattern(canonical_pattern("@deps//six", _renamed_hub))
+    asserts.true(env, canonical.canonical)
+    asserts.true(env, pattern_matches(canonical, wheel, ["six"]))
+    asserts.false(env, pattern_matches(canonical, "rules_python~~pip~other_314_six_py2_none_any_8abb2f1d", ["six"]))
+    asserts.false(env, pattern_matches(canonical, "rules_python~~pip~smoke_pypi_314_sixx", ["sixx"]))
+
+    # without dist-info: the name after the hub, with or without a Python version
+    asserts.true(env, pattern_matches(parse_repo_pattern("@@rules_python++pip+pypi//torch"), "rules_python++pip+pypi_312_torch"))
+    return unittest.end(env)
+
+canonical_hub_test = unittest.make(_canonical_hub_test)
+
 def _list_file_test(ctx):
     env = unittest.begin(ctx)
 
@@ -163,6 +189,7 @@ def partition_test_suite(name):
         repo_basename_test,
         glob_match_test,
         distribution_test,
+        canonical_hub_test,
         list_file_test,
         pattern_test,
         assign_test,
