@@ -1,9 +1,9 @@
 """oci_image's output, byte for byte, against a recording of rules_oci 2.2.6.
 
-Each recording (recorded/<image>.json) holds what the real rules_oci wrote for
-the targets in BUILD.bazel: index.json, and the manifest and config blobs as
-text (their digests follow from their bytes). `record` mode writes them:
-  oci_conformance_test.py record SCRATCH DERIVED OUT_SCRATCH OUT_DERIVED
+Each recording (recorded/<target>.json) holds what the real rules_oci wrote for
+the targets in BUILD.bazel: index.json and every JSON blob it reaches, as text
+(their digests follow from their bytes). `record` mode writes them:
+  oci_conformance_test.py record SCRATCH DERIVED INDEX OUT_SCRATCH OUT_DERIVED OUT_INDEX
 """
 
 import hashlib
@@ -21,15 +21,20 @@ def read(layout, *parts):
 
 
 def snapshot(layout):
-    """index.json, the manifest and the config of an image layout, as text."""
+    """index.json and every JSON blob it reaches (manifests, indexes, configs), as text."""
     index = read(layout, "index.json")
-    manifest_digest = json.loads(index)["manifests"][0]["digest"]
-    manifest = read(layout, "blobs", *manifest_digest.split(":", 1))
-    config_digest = json.loads(manifest)["config"]["digest"]
-    config = read(layout, "blobs", *config_digest.split(":", 1))
-    for digest, data in ((manifest_digest, manifest), (config_digest, config)):
+    out = {"index.json": index.decode()}
+    pending = [d for d in json.loads(index)["manifests"]]
+    while pending:
+        descriptor = pending.pop(0)
+        digest = descriptor["digest"]
+        data = read(layout, "blobs", *digest.split(":", 1))
         assert digest == "sha256:" + hashlib.sha256(data).hexdigest(), digest
-    return {"index.json": index.decode(), "manifest": manifest.decode(), "config": config.decode()}
+        out[digest] = data.decode()
+        blob = json.loads(data)
+        # an image manifest names its config; an index, its manifests
+        pending += blob.get("manifests", []) + ([blob["config"]] if "layers" in blob else [])
+    return out
 
 
 class ConformanceTest(unittest.TestCase):
@@ -37,8 +42,11 @@ class ConformanceTest(unittest.TestCase):
         got = snapshot(os.path.join(RUNFILES, layout))
         with open(os.path.join(RUNFILES, recording)) as f:
             want = json.load(f)
-        # Parsed first, for a readable difference; then the bytes, which digests hang on.
-        for part in ("config", "manifest", "index.json"):
+        # Parsed first, for a readable difference (configs before the manifests
+        # and indexes whose digests follow from them); then the bytes.
+        order = sorted(want, key=lambda k: ("Cmd" not in want[k] and '"rootfs"' not in want[k], k))
+        self.assertEqual(sorted(got), sorted(want), "blobs")
+        for part in order:
             self.assertEqual(json.loads(got[part]), json.loads(want[part]), part)
             self.assertEqual(got[part], want[part], part + " (bytes)")
 
@@ -48,10 +56,14 @@ class ConformanceTest(unittest.TestCase):
     def test_derived(self):
         self.check(sys.argv[2], sys.argv[4])
 
+    def test_index(self):
+        self.check(sys.argv[5], sys.argv[6])
+
 
 if __name__ == "__main__":
     if sys.argv[1] == "record":
-        for layout, out in ((sys.argv[2], sys.argv[4]), (sys.argv[3], sys.argv[5])):
+        layouts, outs = sys.argv[2:5], sys.argv[5:8]
+        for layout, out in zip(layouts, outs):
             with open(out, "w") as f:
                 json.dump(snapshot(layout), f, indent=2, sort_keys=True)
                 f.write("\n")
