@@ -85,6 +85,7 @@ class Layout:
             os.unlink(path)
         with open(path, "wb") as f:
             f.write(data)
+        os.chmod(path, 0o600)
         return digest
 
     def finish(self, oci_layout):
@@ -107,6 +108,15 @@ class Layout:
         }
         with open(os.path.join(self.root, "index.json"), "w") as f:
             f.write(jq_text(index) + "\n")
+        # regctl (ocidir, v0.8.0) writes index.json and blobs with mode 0600.
+        os.chmod(os.path.join(self.root, "index.json"), 0o600)
+        # regctl garbage-collects the layout when it closes it: only blobs that
+        # index.json reaches remain, so the base's own manifest and config (and
+        # any other blob of the base's layout) are gone from the image.
+        keep = {manifest_digest, digest} | {layer["digest"] for layer in self.manifest.get("layers", [])}
+        for name in os.listdir(self.blobs):
+            if "sha256:" + name not in keep:
+                os.unlink(os.path.join(self.blobs, name))
 
 
 def base_from(out, path):
