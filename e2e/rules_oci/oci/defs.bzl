@@ -39,36 +39,21 @@ _COMMON_RULE_ATTRIBUTES = [
 def _common(kwargs):
     return {k: v for k, v in kwargs.items() if k in _COMMON_RULE_ATTRIBUTES}
 
-def _write_nl_seperated_file(name, kind, elems, forwarded_kwargs):
+def _write(name, kind, content, forwarded_kwargs):
+    """`<name>_write_<kind>` -> `<name>.<kind>.txt`, lines joined by "\\n" without a trailing one."""
     label = "{}_write_{}".format(name, kind)
-    write_file(
-        name = label,
-        out = "{}.{}.txt".format(name, kind),
-        # one element per line; a newline inside one is written %5Cn
-        content = [elem.replace("\n", "%5Cn") for elem in elems],
-        **forwarded_kwargs
-    )
+    write_file(name = label, out = "{}.{}.txt".format(name, kind), content = content, **forwarded_kwargs)
     return label
 
-def _write_pairs(name, kind, pairs, forwarded_kwargs):
-    label = "{}_write_{}".format(name, kind)
-    write_file(
-        name = label,
-        out = "{}.{}.txt".format(name, kind),
-        content = ["{}={}".format(key, value) for (key, value) in pairs.items()],
-        **forwarded_kwargs
-    )
-    return label
+def _lines(elems):
+    # as _write_nl_seperated_file: one element per line, a newline inside one written %5Cn
+    return [elem.replace("\n", "%5Cn") for elem in elems]
 
-def _write_commas(name, kind, elems, forwarded_kwargs):
-    label = "{}_write_{}".format(name, kind)
-    write_file(
-        name = label,
-        out = "{}.{}.txt".format(name, kind),
-        content = [",".join(elems)],
-        **forwarded_kwargs
-    )
-    return label
+def _pairs(pairs):
+    return ["{}={}".format(key, value) for (key, value) in pairs.items()]
+
+def _commas(elems):
+    return [",".join(elems)]
 
 def _digest_impl(ctx):
     out = ctx.actions.declare_file(ctx.attr.out)
@@ -110,19 +95,19 @@ def oci_image(name, created = None, labels = None, annotations = None, env = Non
     """
     forwarded_kwargs = _common(kwargs)
     if types.is_dict(annotations):
-        annotations = _write_pairs(name, "annotations", annotations, forwarded_kwargs)
+        annotations = _write(name, "annotations", _pairs(annotations), forwarded_kwargs)
     if types.is_dict(labels):
-        labels = _write_pairs(name, "labels", labels, forwarded_kwargs)
+        labels = _write(name, "labels", _pairs(labels), forwarded_kwargs)
     if types.is_dict(env):
-        env = _write_pairs(name, "env", env, forwarded_kwargs)
+        env = _write(name, "env", _pairs(env), forwarded_kwargs)
     if types.is_list(cmd):
-        cmd = _write_nl_seperated_file(name, "cmd", cmd, forwarded_kwargs)
+        cmd = _write(name, "cmd", _lines(cmd), forwarded_kwargs)
     if types.is_list(entrypoint):
-        entrypoint = _write_nl_seperated_file(name, "entrypoint", entrypoint, forwarded_kwargs)
+        entrypoint = _write(name, "entrypoint", _lines(entrypoint), forwarded_kwargs)
     if types.is_list(exposed_ports):
-        exposed_ports = _write_commas(name, "exposed_ports", exposed_ports, forwarded_kwargs)
+        exposed_ports = _write(name, "exposed_ports", _commas(exposed_ports), forwarded_kwargs)
     if types.is_list(volumes):
-        volumes = _write_commas(name, "volumes", volumes, forwarded_kwargs)
+        volumes = _write(name, "volumes", _commas(volumes), forwarded_kwargs)
     _oci_image_rule(
         name = name,
         created = created,
@@ -158,8 +143,7 @@ def oci_load(name, repo_tags = None, **kwargs):
         **kwargs: image, format, loader and common attributes.
     """
     if types.is_list(repo_tags):
-        write_file(name = name + "_write_tags", out = name + ".tags.txt", content = repo_tags, **_common(kwargs))
-        repo_tags = name + "_write_tags"
+        repo_tags = _write(name, "tags", repo_tags, _common(kwargs))
     _oci_load_rule(name = name, repo_tags = repo_tags, **kwargs)
 
 def oci_push(name, remote_tags = None, **kwargs):
@@ -171,6 +155,5 @@ def oci_push(name, remote_tags = None, **kwargs):
         **kwargs: image, repository, repository_file and common attributes.
     """
     if types.is_list(remote_tags):
-        write_file(name = name + "_write_tags", out = name + ".tags.txt", content = remote_tags, **_common(kwargs))
-        remote_tags = name + "_write_tags"
+        remote_tags = _write(name, "tags", remote_tags, _common(kwargs))
     _oci_push_rule(name = name, remote_tags = remote_tags, **kwargs)
