@@ -321,15 +321,13 @@ def _py_image_layers_impl(ctx):
         # and a hash in that name (pypi_314_six_py2_none_any_8abb2f1d), which
         # would change the layer's name with every lock update.
         split_repos = [repo for repo in sorted(files_by_repo.keys()) if layer_of[repo] == "deps"]
-        by_distribution = {}
+        only = {repo: distributions[repo].keys()[0] for repo in split_repos if len(distributions.get(repo, {})) == 1}
+        repos_of = {}
+        for repo, name in only.items():
+            repos_of.setdefault(name, []).append(repo)
         for repo in split_repos:
-            names = distributions.get(repo, {}).keys()
-            if len(names) == 1:
-                by_distribution.setdefault(names[0], []).append(repo)
-        for repo in split_repos:
-            names = distributions.get(repo, {}).keys()
-            if len(names) == 1 and len(by_distribution[names[0]]) == 1:
-                layer_of[repo] = "deps_" + names[0]
+            if repo in only and len(repos_of[only[repo]]) == 1:
+                layer_of[repo] = "deps_" + only[repo]
             else:
                 layer_of[repo] = "deps_" + repo.replace("~", "_").replace("+", "_")
             order.append(layer_of[repo])

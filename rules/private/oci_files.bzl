@@ -6,11 +6,11 @@ read back in oci/private/image.sh, `--entrypoint=` / `--cmd=`: split on "\\n",
 empty lines dropped, `%5Cn` turned back into "\\n"). rules_oci 1.x used commas.
 
 `oci_push(remote_tags)`, `oci_load(repo_tags)`: one tag per line
-(oci/private/push.sh.tpl: `xargs -n1 crane tag`).
+(oci/private/push.sh.tpl: `xargs -n1 crane tag`); version.bzl writes them.
 """
 
 def list_file_content(elements):
-    """The content of an entrypoint or cmd file for rules_oci 2.x.
+    """The content of a list file for rules_oci 2.x (entrypoint, cmd, tags).
 
     Args:
         elements: list of strings, e.g. `["/app/bin/python3", "/app/main"]`.

@@ -109,12 +109,10 @@ def canonical_pattern(pattern, canonical_repo_name):
         The pattern with a canonical hub, or the pattern unchanged when it is
         not an `@hub//package` pattern.
     """
-    if pattern.startswith("@@") or not pattern.startswith("@"):
+    matcher = parse_repo_pattern(pattern)
+    if matcher == None or matcher.kind != "pip" or matcher.canonical:
         return pattern
-    repo, sep, package = pattern[1:].partition("//")
-    if not repo or not sep or not package:
-        return pattern
-    return "@@{}//{}".format(canonical_repo_name(repo), package)
+    return "@@{}//{}".format(canonical_repo_name(matcher.hub), matcher.package)
 
 def normalize_distribution(name):
     """A distribution name as pip compares them (PEP 503): lower case, `-`/`.` -> `_`."""

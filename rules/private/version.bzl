@@ -1,5 +1,7 @@
 """Files holding the version tag and the repository of a push, from --define or stamping."""
 
+load(":oci_files.bzl", "list_file_content")
+
 _DOC = """Writes the tags for `push_<registry>_tag` (and `push_<registry>`) targets.
 
 The version comes from, in order:
@@ -13,10 +15,9 @@ set it; `bazel build //...` works.
 
 def _version_tag_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".txt")
-    fixed = "".join([tag + "\n" for tag in ctx.attr.fixed_tags])
     version = ctx.var.get(ctx.attr.define, "")
     if version:
-        ctx.actions.write(out, fixed + version + "\n")
+        ctx.actions.write(out, list_file_content(ctx.attr.fixed_tags + [version]))
         return [DefaultInfo(files = depset([out]))]
     ctx.actions.run_shell(
         command = """
@@ -25,7 +26,7 @@ v=$(awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
 printf '%s' "$4" > "$3"
 if [ -n "$v" ]; then printf '%s\\n' "$v" >> "$3"; fi
 """,
-        arguments = [ctx.info_file.path, ctx.attr.status_key, out.path, fixed],
+        arguments = [ctx.info_file.path, ctx.attr.status_key, out.path, list_file_content(ctx.attr.fixed_tags)],
         inputs = [ctx.info_file],
         outputs = [out],
         mnemonic = "PyImageVersionTag",
