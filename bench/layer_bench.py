@@ -72,7 +72,7 @@ def build_splitter() -> Path:
 
 def methods(splitter: Path, manifest: Path, parent: Path, name: str):
     """(label, shell command writing $OUT) for every method."""
-    ls = f"{splitter} --manifest {manifest} --output layer=$OUT --descriptor layer=$OUT.json"
+    ls = f"{splitter} --manifest {manifest} --output $OUT --descriptor $OUT.json"
     tar = f"tar -cf - -C {parent} {name}"
     py = (
         f"{sys.executable} -c \"import tarfile,sys; t=tarfile.open(sys.argv[1],'w:gz',compresslevel=6); "

@@ -1,4 +1,4 @@
-//! Writing one layer: the entries routed to it, with their parent directories, as a
+//! Writing the layer: its entries, with their parent directories, as a
 //! deterministic tar streamed through the compressor into a temporary blob, plus the
 //! descriptor JSON.
 

@@ -1,6 +1,6 @@
 //! Building blocks for small, reproducible Python container images.
 //!
-//! `layer-splitter` turns a manifest of in-image paths into one or more OCI layer blobs
+//! `layer-splitter` turns a manifest of in-image paths into one OCI layer blob
 //! (deterministic tar, compressed in parallel, with digests); `stripper` removes what a
 //! runtime image does not need from an interpreter or site-packages tree. Both binaries
 //! are thin wrappers over this library:
@@ -8,7 +8,6 @@
 //! - [`manifest`]: the manifest format and its parser.
 //! - [`path`]: in-image path normalisation and symlink target rewriting.
 //! - [`inputs`]: inspecting sources, walking trees, merging duplicates, refusing conflicts.
-//! - [`route`]: routing entries to layers by glob.
 //! - [`strip`]: strip profiles and rules; [`tree_strip`] applies them to a directory;
 //!   [`elf`] removes debug sections.
 //! - [`tar`]: the deterministic ustar/PAX header writer.
@@ -16,7 +15,7 @@
 //!   finds block boundaries so independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
-//! - [`layer`], [`split`]: writing layers; [`atomic`]: outputs that appear only when done;
+//! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: options both binaries share.
 
@@ -37,7 +36,6 @@ pub mod layer;
 pub mod manifest;
 pub mod paramfile;
 pub mod path;
-pub mod route;
 pub mod sparse;
 pub mod split;
 pub mod strip;
@@ -51,7 +49,7 @@ pub use layer::LayerOptions;
 pub use manifest::{parse_manifest, parse_manifest_bytes, ManifestEntry, ManifestLine};
 pub use paramfile::expand_paramfiles;
 pub use path::{normalize_dest, relative_link};
-pub use split::{split_layers, SplitConfig, SplitOutcome};
+pub use split::{split_layer, SplitConfig, SplitOutcome};
 pub use strip::{StripProfile, StripRules};
 pub use tar::Stamp;
 pub use tree_strip::{strip_tree, TreeStripMode, TreeStripSummary};

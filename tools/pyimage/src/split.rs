@@ -1,7 +1,6 @@
-//! The whole `layer-splitter` run: manifest in, strip rules applied, entries routed to
-//! layers, every layer written, outputs committed only when all of them succeeded.
+//! The whole `layer-splitter` run: manifest in, strip rules applied, the layer written,
+//! outputs committed only when all of them succeeded.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -10,22 +9,24 @@ use crate::error::{Error, Result};
 use crate::inputs::{collect_inputs, Entry, EntryKind, InputOptions};
 use crate::layer::{write_layer, LayerOptions, LayerTarget, WrittenLayer};
 use crate::manifest::read_manifest;
-use crate::route::Router;
 use crate::strip::{StripProfile, StripRules, StripStats};
+
+/// The layer name used when none is given.
+pub const DEFAULT_LAYER_NAME: &str = "layer";
 
 /// Everything `layer-splitter` was asked to do.
 #[derive(Debug, Clone)]
 pub struct SplitConfig {
     /// The manifest file.
     pub manifest: PathBuf,
-    /// `--output NAME=PATH`, in order.
-    pub outputs: Vec<(String, PathBuf)>,
-    /// `--descriptor NAME=PATH`, in order.
-    pub descriptors: Vec<(String, PathBuf)>,
-    /// `--route NAME=GLOB`, in order.
-    pub routes: Vec<(String, String)>,
-    /// Where unrouted entries go.
-    pub default_layer: String,
+    /// The layer's name, used in the report and in messages.
+    pub name: String,
+    /// Where the blob goes.
+    pub output: PathBuf,
+    /// Where the descriptor JSON goes.
+    pub descriptor: PathBuf,
+    /// Where to write the text report.
+    pub report: Option<PathBuf>,
     /// Compression, owner, mtime, debug stripping.
     pub layer: LayerOptions,
     /// Built-in strip rules.
@@ -38,8 +39,6 @@ pub struct SplitConfig {
     pub allow_setuid: bool,
     /// Accept a manifest without entries.
     pub allow_empty: bool,
-    /// Where to write the text report.
-    pub report: Option<PathBuf>,
 }
 
 /// What a successful run produced.
@@ -51,17 +50,9 @@ pub struct SplitOutcome {
     pub warnings: Vec<String>,
 }
 
-/// Runs `layer-splitter`.
-pub fn split_layers(config: &SplitConfig) -> Result<SplitOutcome> {
-    let targets = layer_targets(config)?;
-    let router = Router::new(&config.routes, &config.default_layer)?;
-    for (layer, glob) in router.routes() {
-        if !targets.contains_key(layer) {
-            return Err(Error::LayerSpec(format!(
-                "--route {layer}={glob} sends entries to layer {layer:?}, which has no outputs; add --output {layer}=PATH --descriptor {layer}=PATH"
-            )));
-        }
-    }
+/// Runs `layer-splitter`: writes the layer's blob, its descriptor and the report.
+pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
+    check_outputs(config)?;
     let rules = StripRules::new(config.strip_profile, &config.exclude, &config.include)?;
 
     let lines = read_manifest(&config.manifest)?;
@@ -77,31 +68,24 @@ pub fn split_layers(config: &SplitConfig) -> Result<SplitOutcome> {
     let inputs = collect_inputs(&lines, &options)?;
 
     let mut stats = StripStats::new(&rules);
-    let mut by_layer: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    let mut kept: Vec<&Entry> = Vec::new();
     for entry in inputs.entries.values() {
-        if let Some(rule) = rules.rule_for(&entry.path) {
-            match &entry.kind {
+        match rules.rule_for(&entry.path) {
+            Some(rule) => match &entry.kind {
                 EntryKind::File { size, .. } => stats.record(rule, *size),
                 EntryKind::Symlink { .. } => stats.record(rule, 0),
                 EntryKind::Dir => {}
-            }
-            continue;
+            },
+            None => kept.push(entry),
         }
-        let layer = router.layer_for(&entry.path);
-        if !targets.contains_key(layer) {
-            return Err(Error::LayerSpec(format!(
-                "{} goes to layer {layer:?}, which has no outputs; add --output {layer}=PATH --descriptor {layer}=PATH, or a --route that sends it to another layer",
-                entry.path
-            )));
-        }
-        by_layer.entry(layer).or_default().push(entry);
     }
 
-    let mut written: Vec<WrittenLayer> = Vec::new();
-    for (name, target) in &targets {
-        let entries = by_layer.remove(name.as_str()).unwrap_or_default();
-        written.push(write_layer(target, &entries, &config.layer)?);
-    }
+    let target = LayerTarget {
+        name: config.name.clone(),
+        blob: config.output.clone(),
+        descriptor: config.descriptor.clone(),
+    };
+    let written = write_layer(&target, &kept, &config.layer)?;
 
     let report = render_report(config, &written, &stats);
     let report_output = match &config.report {
@@ -113,9 +97,7 @@ pub fn split_layers(config: &SplitConfig) -> Result<SplitOutcome> {
         }
         None => None,
     };
-    for layer in written {
-        layer.commit()?;
-    }
+    written.commit()?;
     if let Some(output) = report_output {
         output.commit()?;
     }
@@ -125,112 +107,69 @@ pub fn split_layers(config: &SplitConfig) -> Result<SplitOutcome> {
     })
 }
 
-/// Pairs `--output` and `--descriptor` by layer name.
-fn layer_targets(config: &SplitConfig) -> Result<BTreeMap<String, LayerTarget>> {
-    let mut blobs = BTreeMap::new();
-    for (name, path) in &config.outputs {
-        if blobs.insert(name.clone(), path.clone()).is_some() {
+/// Refuses a layer name the report cannot hold and outputs that share a path.
+fn check_outputs(config: &SplitConfig) -> Result<()> {
+    if config.name.is_empty() || config.name.chars().any(char::is_control) {
+        return Err(Error::LayerSpec(format!(
+            "--name {:?} is not a usable layer name; give a non-empty name without control characters, such as {DEFAULT_LAYER_NAME:?}",
+            config.name
+        )));
+    }
+    let mut outputs = vec![
+        ("--output", &config.output),
+        ("--descriptor", &config.descriptor),
+    ];
+    if let Some(report) = &config.report {
+        outputs.push(("--report", report));
+    }
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| p == path) {
             return Err(Error::LayerSpec(format!(
-                "--output {name}=... is given twice; give one path per layer"
+                "{} is given as both {other} and {flag}; give every output its own path",
+                path.display()
             )));
         }
     }
-    let mut descriptors = BTreeMap::new();
-    for (name, path) in &config.descriptors {
-        if descriptors.insert(name.clone(), path.clone()).is_some() {
-            return Err(Error::LayerSpec(format!(
-                "--descriptor {name}=... is given twice; give one path per layer"
-            )));
-        }
-    }
-    let names: BTreeSet<&String> = blobs.keys().chain(descriptors.keys()).collect();
-    let mut targets = BTreeMap::new();
-    for name in names {
-        let blob = blobs.get(name).ok_or_else(|| {
-            Error::LayerSpec(format!(
-                "layer {name:?} has --descriptor but no --output; add --output {name}=PATH"
-            ))
-        })?;
-        let descriptor = descriptors.get(name).ok_or_else(|| {
-            Error::LayerSpec(format!(
-                "layer {name:?} has --output but no --descriptor; add --descriptor {name}=PATH"
-            ))
-        })?;
-        targets.insert(
-            name.clone(),
-            LayerTarget {
-                name: name.clone(),
-                blob: blob.clone(),
-                descriptor: descriptor.clone(),
-            },
-        );
-    }
-    if targets.is_empty() {
-        return Err(Error::LayerSpec(
-            "no layer outputs; add --output NAME=PATH --descriptor NAME=PATH".to_string(),
-        ));
-    }
-    let mut seen = BTreeMap::new();
-    for target in targets.values() {
-        for path in [&target.blob, &target.descriptor] {
-            if let Some(other) = seen.insert(path.clone(), target.name.clone()) {
-                return Err(Error::LayerSpec(format!(
-                    "{} is used for two outputs (layers {other:?} and {:?}); give every output its own path",
-                    path.display(),
-                    target.name
-                )));
-            }
-        }
-    }
-    Ok(targets)
+    Ok(())
 }
 
-fn render_report(config: &SplitConfig, layers: &[WrittenLayer], stats: &StripStats) -> String {
+fn render_report(config: &SplitConfig, layer: &WrittenLayer, stats: &StripStats) -> String {
     let mut out = format!(
         "layer-splitter report: manifest {}, compression {} level {}\n\n",
         config.manifest.display(),
         config.layer.compress.compression,
         config.layer.compress.level
     );
-    let width = layers
-        .iter()
-        .map(|l| l.name.len())
-        .chain([5])
-        .max()
-        .unwrap_or(5);
+    let width = layer.name.len().max(5);
+    let d = &layer.descriptor;
+    let ratio = if d.blob.size == 0 {
+        0.0
+    } else {
+        d.tar.size as f64 / d.blob.size as f64
+    };
     out += &format!(
         "{:<width$}  {:>8}  {:>14}  {:>14}  {:>6}\n",
         "layer", "entries", "uncompressed", "compressed", "ratio"
     );
-    for layer in layers {
-        let d = &layer.descriptor;
-        let ratio = if d.blob.size == 0 {
-            0.0
-        } else {
-            d.tar.size as f64 / d.blob.size as f64
-        };
-        out += &format!(
-            "{:<width$}  {:>8}  {:>14}  {:>14}  {:>6.2}\n",
-            layer.name, d.entries, d.tar.size, d.blob.size, ratio
-        );
-    }
+    out += &format!(
+        "{:<width$}  {:>8}  {:>14}  {:>14}  {:>6.2}\n",
+        layer.name, d.entries, d.tar.size, d.blob.size, ratio
+    );
     if !stats.rules.is_empty() {
         out += "\nstrip rules (files removed, bytes saved):\n";
         out += &stats.table();
     }
     if config.layer.strip_debug {
-        let files: u64 = layers.iter().map(|l| l.elf_files_stripped).sum();
-        let bytes: u64 = layers.iter().map(|l| l.elf_bytes_saved).sum();
-        out += &format!("\nstrip-debug: {files} ELF files, {bytes} bytes saved\n");
+        out += &format!(
+            "\nstrip-debug: {} ELF files, {} bytes saved\n",
+            layer.elf_files_stripped, layer.elf_bytes_saved
+        );
     }
     if config.layer.hardlink_duplicates {
-        out += "\nhardlink-duplicates (files stored as hard links, bytes not stored again):\n";
-        for layer in layers {
-            out += &format!(
-                "{:<width$}  {:>8}  {:>14}\n",
-                layer.name, layer.hardlinked_files, layer.hardlinked_bytes
-            );
-        }
+        out += &format!(
+            "\nhardlink-duplicates: {} files stored as hard links, {} bytes not stored again\n",
+            layer.hardlinked_files, layer.hardlinked_bytes
+        );
     }
     out
 }

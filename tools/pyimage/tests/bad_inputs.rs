@@ -43,15 +43,17 @@ impl Case {
     }
 
     fn fails_with(&self, manifest: &[u8], extra: &[&str], wrapper: Option<&[&str]>) -> String {
+        let blob = self.out.join("layer.tgz").display().to_string();
+        let descriptor = self.out.join("layer.json").display().to_string();
+        let mut args = vec!["--output", &blob, "--descriptor", &descriptor];
+        args.extend(extra);
+        self.fails_args(manifest, &args, wrapper)
+    }
+
+    /// Runs with `manifest` and exactly `args` after `--manifest`; asserts failure.
+    fn fails_args(&self, manifest: &[u8], extra: &[&str], wrapper: Option<&[&str]>) -> String {
         fs::write(self.root.join("manifest.txt"), manifest).unwrap();
-        let mut args = vec![
-            "--manifest".to_string(),
-            self.path("manifest.txt"),
-            "--output".to_string(),
-            format!("layer={}", self.out.join("layer.tgz").display()),
-            "--descriptor".to_string(),
-            format!("layer={}", self.out.join("layer.json").display()),
-        ];
+        let mut args = vec!["--manifest".to_string(), self.path("manifest.txt")];
         args.extend(extra.iter().map(|s| s.to_string()));
         let output = match wrapper {
             None => splitter(
@@ -259,9 +261,9 @@ fn conflicting_entries() {
             "--manifest",
             &c.path("manifest.txt"),
             "--output",
-            &format!("layer={}", c.root.join("merged.tgz").display()),
+            &c.root.join("merged.tgz").display().to_string(),
             "--descriptor",
-            &format!("layer={}", c.root.join("merged.json").display()),
+            &c.root.join("merged.json").display().to_string(),
         ],
     );
     assert_ok(&out);
@@ -383,27 +385,38 @@ fn empty_manifest() {
 }
 
 #[test]
-fn layers_without_outputs() {
-    let c = Case::new("no-outputs");
+fn bad_output_options() {
+    let c = Case::new("bad-outputs");
     let ok = c.path("ok.txt");
-    let manifest = format!("file\tapp/x\t{ok}\nfile\tlib/y\t{ok}\n");
-    c.fails(
-        manifest.as_bytes(),
-        &["--route", "libs=lib/**"],
-        &["libs", "lib/**", "--output libs=PATH"],
+    let manifest = format!("file\tapp/x\t{ok}\n");
+    let blob = c.out.join("layer.tgz").display().to_string();
+    let json = c.out.join("layer.json").display().to_string();
+    let fails = |args: &[&str], mentions: &[&str]| {
+        let message = c.fails_args(manifest.as_bytes(), args, None);
+        for m in mentions {
+            assert!(
+                message.contains(m),
+                "error does not mention {m:?}: {message}"
+            );
+        }
+    };
+    fails(
+        &["--output", &blob, "--descriptor", &blob],
+        &[&blob, "--output", "--descriptor", "its own path"],
+    );
+    fails(
+        &["--output", &blob, "--descriptor", &json, "--report", &json],
+        &[&json, "--descriptor", "--report", "its own path"],
     );
     c.fails(
         manifest.as_bytes(),
-        &["--default-layer", "rest"],
-        &["app/x", "rest", "--output rest=PATH"],
+        &["--name", ""],
+        &["--name", "\"layer\""],
     );
     c.fails(
         manifest.as_bytes(),
-        &[
-            "--output",
-            &format!("extra={}", c.out.join("e.tgz").display()),
-        ],
-        &["extra", "--descriptor extra=PATH"],
+        &["--name", "a\nb"],
+        &["--name", "control characters"],
     );
     c.fails(
         manifest.as_bytes(),
@@ -413,29 +426,25 @@ fn layers_without_outputs() {
 }
 
 #[test]
-fn a_failing_layer_leaves_no_outputs_from_the_others() {
+fn a_failing_output_leaves_no_other_output() {
     let c = Case::new("atomic");
     let ok = c.path("ok.txt");
     let manifest = format!("file\ta/x\t{ok}\nfile\tb/y\t{ok}\n");
-    let missing = c.root.join("missing-dir/b.json");
-    c.fails(
+    let blob = c.out.join("layer.tgz").display().to_string();
+    let missing = c.root.join("missing-dir/layer.json").display().to_string();
+    let message = c.fails_args(
         manifest.as_bytes(),
-        &[
-            "--route",
-            "a=a",
-            "--route",
-            "b=b",
-            "--output",
-            &format!("a={}", c.out.join("a.tgz").display()),
-            "--descriptor",
-            &format!("a={}", c.out.join("a.json").display()),
-            "--output",
-            &format!("b={}", c.out.join("b.tgz").display()),
-            "--descriptor",
-            &format!("b={}", missing.display()),
-        ],
-        &["missing-dir"],
+        &["--output", &blob, "--descriptor", &missing],
+        None,
     );
+    assert!(message.contains("missing-dir/"), "{message}");
+    let missing = c.root.join("missing-dir/report.txt");
+    let message = c.fails(
+        manifest.as_bytes(),
+        &["--report", &missing.display().to_string()],
+        &["missing-dir", "report.txt"],
+    );
+    assert!(message.contains("writable"), "{message}");
 }
 
 #[test]

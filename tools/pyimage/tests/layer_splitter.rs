@@ -23,9 +23,9 @@ fn build(root: &Path, name: &str, extra: &[&str]) -> (std::path::PathBuf, std::p
         "--manifest".to_string(),
         manifest.display().to_string(),
         "--output".to_string(),
-        format!("layer={}", blob.display()),
+        blob.display().to_string(),
         "--descriptor".to_string(),
-        format!("layer={}", descriptor.display()),
+        descriptor.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -234,75 +234,116 @@ fn identical_bytes_across_threads_runs_and_source_locations() {
 }
 
 #[test]
-fn routes_split_into_layers_and_empty_layers_are_valid() {
-    let root = scratch("routes");
+fn name_and_report_from_a_parameter_file() {
+    let root = scratch("name-report");
     let manifest = rich_fixture(&root);
     let out = root.join("out");
     fs::create_dir_all(&out).unwrap();
-    let o = |n: &str, ext: &str| out.join(format!("{n}.{ext}")).display().to_string();
-    let args = vec![
+    let o = |ext: &str| out.join(format!("libs.{ext}")).display().to_string();
+    // The interface the rules use, through a parameter file as Bazel passes it.
+    let args = [
         "--manifest".to_string(),
         manifest.display().to_string(),
-        "--route".into(),
-        "libs=opt/lib".into(),
-        "--route".into(),
-        "bins=**/bin/*".into(),
-        "--route".into(),
-        "libs=usr/**".into(),
-        "--default-layer".into(),
-        "app".into(),
+        "--name".into(),
+        "libs".into(),
+        "--output".into(),
+        o("tgz"),
+        "--descriptor".into(),
+        o("json"),
+        "--report".into(),
+        o("txt"),
+        "--compression".into(),
+        "gzip".into(),
+        "--level".into(),
+        "6".into(),
+        "--mtime".into(),
+        "0".into(),
+        "--owner".into(),
+        "0:0".into(),
+        "--allow-empty".into(),
+        "--hardlink-duplicates".into(),
     ];
-    let mut args = args;
-    for layer in ["libs", "bins", "app", "unused"] {
-        args.push("--output".into());
-        args.push(format!("{layer}={}", o(layer, "tgz")));
-        args.push("--descriptor".into());
-        args.push(format!("{layer}={}", o(layer, "json")));
-    }
-    // Pass everything through a parameter file, as Bazel does.
     let params = root.join("params");
     fs::write(&params, args.join("\n") + "\n").unwrap();
-    assert_ok(&splitter(
-        &root,
-        &[
-            &format!("@{}", params.display()),
-            "--report",
-            &o("report", "txt"),
-        ],
-    ));
+    assert_ok(&splitter(&root, &[&format!("@{}", params.display())]));
 
-    let names = |layer: &str| -> Vec<String> {
-        python_members(&out.join(format!("{layer}.tgz")))
-            .into_iter()
-            .map(|m| m.name)
-            .collect()
-    };
-    let libs = names("libs");
-    assert!(libs.iter().all(|n| n.starts_with("opt/")), "{libs:?}");
-    assert!(libs.contains(&"opt/lib/pkg/mod.py".to_string()));
-    let bins = names("bins");
+    let blob = out.join("libs.tgz");
+    let names: Vec<String> = python_members(&blob).into_iter().map(|m| m.name).collect();
+    let want: Vec<String> = rich_expected(&root).into_iter().map(|e| e.0).collect();
+    assert_eq!(names, want);
+    let d = check_descriptor(&blob, &out.join("libs.json"), GZIP);
+    let report = fs::read_to_string(out.join("libs.txt")).unwrap();
+    assert!(report.contains("compression gzip level 6"), "{report}");
+    // The table's header and its one row, as examples/multiarch/layer_sizes.sh reads them.
+    let lines: Vec<&str> = report.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.split_whitespace().take(2).eq(["layer", "entries"]))
+        .unwrap_or_else(|| panic!("no table header: {report}"));
+    let row: Vec<&str> = lines[header + 1].split_whitespace().collect();
     assert_eq!(
-        bins,
+        row[..4],
         [
-            "app/",
-            "app/bin/",
-            "app/bin/tool",
-            "usr/",
-            "usr/bin/",
-            "usr/bin/tool"
+            "libs".to_string(),
+            d.entries.to_string(),
+            d.uncompressed_size.to_string(),
+            d.size.to_string()
         ]
     );
-    let app = names("app");
-    assert!(app.contains(&"app/hello.txt".to_string()) && app.contains(&"var/cache/".to_string()));
-    assert!(!app
-        .iter()
-        .any(|n| n.starts_with("opt/") || n.starts_with("usr/bin/")));
-    assert!(names("unused").is_empty());
-    let d = check_descriptor(&out.join("unused.tgz"), &out.join("unused.json"), GZIP);
-    assert_eq!((d.entries, d.uncompressed_size), (0, 1024));
-    let report = fs::read_to_string(out.join("report.txt")).unwrap();
-    for layer in ["libs", "bins", "app", "unused"] {
-        assert!(report.contains(layer), "{report}");
+    assert!(
+        report.contains(
+            "hardlink-duplicates: 3 files stored as hard links, 18 bytes not stored again"
+        ),
+        "{report}"
+    );
+
+    // Without --name the layer is called `layer`.
+    let report = root.join("default.txt");
+    build(
+        &root,
+        "default",
+        &["--report", &report.display().to_string()],
+    );
+    let report = fs::read_to_string(report).unwrap();
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("layer  ") && !l.contains("entries")),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_removed_multi_layer_flags_are_refused() {
+    let root = scratch("removed-flags");
+    let manifest = rich_fixture(&root);
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let blob = out.join("l.tgz").display().to_string();
+    let json = out.join("l.json").display().to_string();
+    for extra in [
+        ["--route", "libs=opt/lib"],
+        ["--default-layer", "app"],
+        ["--output", &blob],
+    ] {
+        let mut args = vec![
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--output",
+            &blob,
+            "--descriptor",
+            &json,
+        ];
+        args.extend(extra);
+        let result = splitter(&root, &args);
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            stderr(&result)
+        );
+        assert!(stderr(&result).contains(extra[0]), "{}", stderr(&result));
+        assert_eq!(dir_names(&out), Vec::<String>::new(), "{extra:?}");
     }
 }
 
@@ -370,9 +411,9 @@ fn setuid_bits_are_dropped_unless_allowed() {
         let mut args = vec![
             "--manifest".to_string(),
             root.join("manifest.txt").display().to_string(),
-            format!("--output=layer={}", blob.display()),
+            format!("--output={}", blob.display()),
             format!(
-                "--descriptor=layer={}",
+                "--descriptor={}",
                 out.join(format!("{name}.json")).display()
             ),
         ];

@@ -1,5 +1,5 @@
-//! `layer-splitter`: manifest in, deterministic compressed OCI layer blobs and
-//! descriptors out. See tools/README.md.
+//! `layer-splitter`: manifest in, one deterministic compressed OCI layer blob and its
+//! descriptor out. See tools/README.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use pyimage::{
     CompressOptions, Compression, LayerOptions, SplitConfig, Stamp, StripArgs, StripProfile,
 };
 
-/// Turn a manifest of in-image paths into deterministic, compressed OCI layer blobs.
+/// Turn a manifest of in-image paths into one deterministic, compressed OCI layer blob.
 ///
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
@@ -20,22 +20,17 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     manifest: PathBuf,
 
-    /// Where layer NAME's blob goes. Repeat once per layer.
-    #[arg(long = "output", value_name = "NAME=PATH", value_parser = named_path)]
-    outputs: Vec<(String, PathBuf)>,
+    /// Where the layer's blob goes.
+    #[arg(long, value_name = "PATH")]
+    output: PathBuf,
 
-    /// Where layer NAME's descriptor JSON goes. Repeat once per layer.
-    #[arg(long = "descriptor", value_name = "NAME=PATH", value_parser = named_path)]
-    descriptors: Vec<(String, PathBuf)>,
+    /// Where the layer's descriptor JSON (digest, size, diff ID) goes.
+    #[arg(long, value_name = "PATH")]
+    descriptor: PathBuf,
 
-    /// Send entries whose in-image path matches GLOB (and everything below it) to layer
-    /// NAME. The first matching route wins, in argument order.
-    #[arg(long = "route", value_name = "NAME=GLOB", value_parser = named_glob)]
-    routes: Vec<(String, String)>,
-
-    /// The layer that receives entries no route matches.
-    #[arg(long, value_name = "NAME", default_value = "layer")]
-    default_layer: String,
+    /// The layer's name, used in the report and in messages.
+    #[arg(long, value_name = "NAME", default_value = pyimage::split::DEFAULT_LAYER_NAME)]
+    name: String,
 
     /// Blob compression.
     #[arg(long, value_name = "none|gzip|zstd", default_value = "gzip")]
@@ -61,7 +56,7 @@ struct Args {
     #[arg(long)]
     allow_setuid: bool,
 
-    /// Accept a manifest with no entries (writes empty layers).
+    /// Accept a manifest with no entries (writes an empty layer).
     #[arg(long)]
     allow_empty: bool,
 
@@ -77,27 +72,9 @@ struct Args {
     #[arg(long)]
     hardlink_duplicates: bool,
 
-    /// Write a text report (per layer sizes, per strip rule savings) to PATH.
+    /// Write a text report (the layer's sizes, per strip rule savings) to PATH.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-}
-
-fn named_path(arg: &str) -> Result<(String, PathBuf), String> {
-    let (name, path) = named(arg, "PATH")?;
-    Ok((name, PathBuf::from(path)))
-}
-
-fn named_glob(arg: &str) -> Result<(String, String), String> {
-    named(arg, "GLOB")
-}
-
-fn named(arg: &str, what: &str) -> Result<(String, String), String> {
-    match arg.split_once('=') {
-        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
-            Ok((name.to_string(), value.to_string()))
-        }
-        _ => Err(format!("expected NAME={what}, got {arg:?}")),
-    }
 }
 
 fn owner(arg: &str) -> Result<(u64, u64), String> {
@@ -120,10 +97,10 @@ fn run() -> anyhow::Result<()> {
     };
     let config = SplitConfig {
         manifest: args.manifest,
-        outputs: args.outputs,
-        descriptors: args.descriptors,
-        routes: args.routes,
-        default_layer: args.default_layer,
+        name: args.name,
+        output: args.output,
+        descriptor: args.descriptor,
+        report: args.report,
         layer: LayerOptions {
             compress: CompressOptions {
                 compression: args.compression,
@@ -143,9 +120,8 @@ fn run() -> anyhow::Result<()> {
         include: args.strip.include,
         allow_setuid: args.allow_setuid,
         allow_empty: args.allow_empty,
-        report: args.report,
     };
-    let outcome = pyimage::split_layers(&config)?;
+    let outcome = pyimage::split_layer(&config)?;
     for warning in outcome.warnings {
         eprintln!("layer-splitter: warning: {warning}");
     }
