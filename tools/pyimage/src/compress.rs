@@ -13,6 +13,7 @@ use libdeflater::{CompressionLvl, Compressor};
 
 use crate::crc::crc32_combine;
 use crate::deflate_scan::scan;
+use crate::media_type;
 
 /// The layer compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,9 +40,9 @@ impl Compression {
     /// The OCI media type of a layer blob with this compression.
     pub fn media_type(self) -> &'static str {
         match self {
-            Compression::None => crate::descriptor::MEDIA_TYPE_LAYER_TAR,
-            Compression::Gzip => crate::descriptor::MEDIA_TYPE_LAYER_GZIP,
-            Compression::Zstd => crate::descriptor::MEDIA_TYPE_LAYER_ZSTD,
+            Compression::None => media_type::LAYER_TAR,
+            Compression::Gzip => media_type::LAYER_GZIP,
+            Compression::Zstd => media_type::LAYER_ZSTD,
         }
     }
 

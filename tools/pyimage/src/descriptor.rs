@@ -9,13 +9,6 @@
 use crate::compress::Compression;
 use crate::digest::Digest;
 
-/// OCI media type of an uncompressed layer.
-pub const MEDIA_TYPE_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-/// OCI media type of a gzip layer.
-pub const MEDIA_TYPE_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-/// OCI media type of a zstd layer.
-pub const MEDIA_TYPE_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-
 /// What a layer blob is, as written to the descriptor file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerDescriptor {
@@ -49,14 +42,6 @@ impl LayerDescriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_spec::image::MediaType;
-
-    #[test]
-    fn media_types_match_the_oci_spec_crate() {
-        assert_eq!(MEDIA_TYPE_LAYER_TAR, MediaType::ImageLayer.to_string());
-        assert_eq!(MEDIA_TYPE_LAYER_GZIP, MediaType::ImageLayerGzip.to_string());
-        assert_eq!(MEDIA_TYPE_LAYER_ZSTD, MediaType::ImageLayerZstd.to_string());
-    }
 
     #[test]
     fn json_shape() {

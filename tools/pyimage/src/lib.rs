@@ -13,7 +13,8 @@
 //! - [`tar`]: the deterministic ustar/PAX header writer.
 //! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s; [`deflate_scan`]
 //!   finds block boundaries so independently deflated blocks chain into one stream.
-//! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON.
+//! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON; [`media_type`]: the
+//!   OCI media types.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod inputs;
 pub mod layer;
 pub mod manifest;
+pub mod media_type;
 pub mod paramfile;
 pub mod path;
 pub mod sparse;
