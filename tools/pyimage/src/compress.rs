@@ -11,7 +11,6 @@ use std::thread::JoinHandle;
 
 use libdeflater::{CompressionLvl, Compressor};
 
-use crate::crc::crc32_combine;
 use crate::deflate_scan::scan;
 use crate::media_type;
 
@@ -230,7 +229,7 @@ pub struct ParallelGzip<W: Write> {
     inline: Option<BlockDeflater>,
     pending: VecDeque<Receiver<io::Result<Block>>>,
     max_pending: usize,
-    crc: u32,
+    crc: crc32fast::Hasher,
     len: u64,
 }
 
@@ -256,7 +255,7 @@ impl<W: Write> ParallelGzip<W> {
             inline,
             pending: VecDeque::new(),
             max_pending: 4 * threads + 4,
-            crc: 0,
+            crc: crc32fast::Hasher::new(),
             len: 0,
         })
     }
@@ -296,7 +295,10 @@ impl<W: Write> ParallelGzip<W> {
 
     fn emit(&mut self, block: Block) -> io::Result<()> {
         self.out.write_all(&block.deflated)?;
-        self.crc = crc32_combine(self.crc, block.crc, block.len);
+        // The CRC-32 of the whole input from the blocks' CRCs, computed in parallel.
+        self.crc.combine(&crc32fast::Hasher::new_with_initial_len(
+            block.crc, block.len,
+        ));
         self.len += block.len;
         Ok(())
     }
@@ -309,7 +311,7 @@ impl<W: Write> ParallelGzip<W> {
         }
         self.pool.take();
         let mut trailer = [0u8; 8];
-        trailer[..4].copy_from_slice(&self.crc.to_le_bytes());
+        trailer[..4].copy_from_slice(&self.crc.clone().finalize().to_le_bytes());
         trailer[4..].copy_from_slice(&(self.len as u32).to_le_bytes());
         self.out.write_all(&trailer)?;
         self.out.flush()?;
@@ -674,17 +676,21 @@ mod tests {
 
     #[test]
     fn trailer_holds_crc_and_size() {
-        let data = sample(200_000);
-        let packed = gzip(&data, 3, 4096);
-        let n = packed.len();
-        assert_eq!(
-            u32::from_le_bytes(packed[n - 8..n - 4].try_into().unwrap()),
-            libdeflater::crc32(&data)
-        );
-        assert_eq!(
-            u32::from_le_bytes(packed[n - 4..].try_into().unwrap()),
-            200_000
-        );
+        // Many blocks, a whole number of blocks (the last one empty), one block, none.
+        for len in [200_000, 3 * 4096, 4095, 0] {
+            let data = sample(len);
+            let packed = gzip(&data, 3, 4096);
+            let n = packed.len();
+            assert_eq!(
+                u32::from_le_bytes(packed[n - 8..n - 4].try_into().unwrap()),
+                libdeflater::crc32(&data),
+                "length {len}"
+            );
+            assert_eq!(
+                u32::from_le_bytes(packed[n - 4..].try_into().unwrap()),
+                len as u32
+            );
+        }
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! - [`strip`]: strip profiles and rules; [`tree_strip`] applies them to a directory;
 //!   [`elf`] removes debug sections.
 //! - [`tar`]: the deterministic ustar/PAX header writer.
-//! - [`compress`]: parallel gzip and zstd; [`crc`] combines CRC-32s; [`deflate_scan`]
-//!   finds block boundaries so independently deflated blocks chain into one stream.
+//! - [`compress`]: parallel gzip and zstd; [`deflate_scan`] finds block boundaries so
+//!   independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON; [`media_type`]: the
 //!   OCI media types.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
@@ -25,7 +25,6 @@
 pub mod atomic;
 pub mod cli;
 pub mod compress;
-pub mod crc;
 pub mod dedup;
 pub mod deflate_scan;
 pub mod descriptor;
