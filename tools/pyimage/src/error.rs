@@ -213,6 +213,30 @@ pub enum Error {
         source: globset::Error,
     },
 
+    /// A JSON document of an OCI layout does not parse, or not as what it should be.
+    #[error("{path} is not a valid {what}: {source}; check that the base is an OCI image layout, or pull it again")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What it should be ("image index", "image config", ...).
+        what: &'static str,
+        /// The parser's complaint, with line and column.
+        source: serde_json::Error,
+    },
+
+    /// An input file parses but its content is unusable.
+    #[error("{path}: {message}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// A base image is not for the platform being built.
+    #[error("{0}")]
+    Platform(String),
+
     /// The layer options are inconsistent.
     #[error("{0}")]
     LayerSpec(String),

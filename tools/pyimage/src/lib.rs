@@ -2,8 +2,8 @@
 //!
 //! `layer-splitter` turns a manifest of in-image paths into one OCI layer blob
 //! (deterministic tar, compressed in parallel, with digests); `stripper` removes what a
-//! runtime image does not need from an interpreter or site-packages tree. Both binaries
-//! are thin wrappers over this library:
+//! runtime image does not need from an interpreter or site-packages tree; `pyimage-meta`
+//! reads the JSON files the rules need facts from (a base image's platform). The binaries are thin wrappers over this library:
 //!
 //! - [`manifest`]: the manifest format and its parser.
 //! - [`path`]: in-image path normalisation and symlink target rewriting.
@@ -18,7 +18,8 @@
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
-//! - [`paramfile`]: `@paramfile` expansion; [`cli`]: options both binaries share.
+//! - [`oci_layout`]: a base image's platform, from its OCI layout (for `pyimage-meta`).
+//! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
 #![deny(missing_docs)]
 
@@ -35,6 +36,7 @@ pub mod inputs;
 pub mod layer;
 pub mod manifest;
 pub mod media_type;
+pub mod oci_layout;
 pub mod paramfile;
 pub mod path;
 pub mod sparse;

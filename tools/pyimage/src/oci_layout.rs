@@ -1,0 +1,417 @@
+//! Reading a base image's OCI layout (`index.json` and `blobs/sha256/…`) to check that
+//! it is built for the platform an image is built for (`pyimage-meta check-base`).
+//!
+//! `index.json` is an image index. With several manifests, the one whose `platform`
+//! matches is chosen; none or several matching is an error that lists the platforms
+//! present. An entry that is itself an index (OCI or Docker media type, or content with a
+//! `manifests` list) is followed the same way. The chosen manifest's config blob then
+//! has to name the same `os` and `architecture` (and variant, when one is asked for).
+//!
+//! Every document is parsed as JSON first (errors name the file, line and column), every
+//! digest is checked to be `sha256:` and 64 lowercase hex digits before it becomes a
+//! path, then the document is read with the `oci-spec` types. A blob must have the size
+//! and the SHA-256 its descriptor gives.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::atomic::TempOutput;
+use crate::error::{Error, Result};
+use crate::media_type;
+
+/// Indexes nested deeper than this are refused (content addressing rules out cycles; a
+/// real base nests one level at most).
+const MAX_DEPTH: usize = 8;
+
+/// Manifests and configs are small; a larger blob is refused rather than read.
+const MAX_JSON_BLOB: u64 = 64 << 20;
+
+/// An OCI platform: `os/architecture[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`.
+    pub os: String,
+    /// `amd64`, `arm64`, …
+    pub architecture: String,
+    /// `v8`, …; `None` when not given.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The variant, with the default an absent one stands for (as container runtimes
+    /// normalise it: `arm64` is `v8`, `arm` is `v7`, `amd64` is `v1`).
+    fn normalized_variant(&self) -> Option<&str> {
+        match (self.architecture.as_str(), self.variant.as_deref()) {
+            ("arm64", None) => Some("v8"),
+            ("arm", None) => Some("v7"),
+            ("amd64", None) => Some("v1"),
+            (_, variant) => variant,
+        }
+    }
+
+    /// Whether `self` (what a base offers) satisfies `want`: same os and architecture,
+    /// and the same variant if `want` names one.
+    pub fn satisfies(&self, want: &Platform) -> bool {
+        self.os == want.os
+            && self.architecture == want.architecture
+            && (want.variant.is_none() || self.normalized_variant() == want.normalized_variant())
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&oci_spec::image::Platform> for Platform {
+    fn from(p: &oci_spec::image::Platform) -> Self {
+        Platform {
+            os: p.os().to_string(),
+            architecture: p.architecture().to_string(),
+            variant: p.variant().clone(),
+        }
+    }
+}
+
+/// What `check-base` found: the base's platform (from its config) and the manifest that
+/// was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseImage {
+    /// `os`, `architecture` and `variant` of the image config.
+    pub platform: Platform,
+    /// Digest of the chosen image manifest.
+    pub manifest: String,
+}
+
+impl BaseImage {
+    /// The line `check-base` writes: `os/architecture[/variant] sha256:…`.
+    pub fn line(&self) -> String {
+        format!("{} {}\n", self.platform, self.manifest)
+    }
+}
+
+/// The `sha256` hex of a digest, if it is exactly `sha256:` and 64 lowercase hex digits.
+pub fn sha256_hex(digest: &str) -> Option<&str> {
+    let hex = digest.strip_prefix("sha256:")?;
+    let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    valid.then_some(hex)
+}
+
+/// Checks that the OCI layout at `dir` holds an image for `want`. `label` names the
+/// image target in messages.
+pub fn check_base(dir: &Path, want: &Platform, label: &str) -> Result<BaseImage> {
+    let layout = Layout { dir, want, label };
+    let index_path = dir.join("index.json");
+    let bytes = read_limited(&index_path, None)?;
+    let mut document = Document::parse(index_path, bytes, "image index")?;
+    for _ in 0..MAX_DEPTH {
+        let index: ImageIndex =
+            serde_json::from_slice(&document.bytes).map_err(document.invalid())?;
+        let chosen = layout.choose(&document.path, index.manifests())?;
+        let blob = layout.blob(chosen, &document.path, "image manifest")?;
+        if layout.is_index(chosen, &blob) {
+            document = blob;
+            document.what = "image index";
+            continue;
+        }
+        return layout.check_manifest(chosen, blob);
+    }
+    Err(Error::BadFile {
+        path: document.path,
+        message: format!(
+            "nests image indexes more than {MAX_DEPTH} deep; use a base image with a plain index"
+        ),
+    })
+}
+
+/// Writes `base.line()` to `out`, atomically.
+pub fn write_base_check(out: &Path, base: &BaseImage) -> Result<()> {
+    let (output, mut file) = TempOutput::create(out)?;
+    file.write_all(base.line().as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
+    output.commit()
+}
+
+/// A JSON document read from the layout.
+struct Document {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    value: Value,
+    what: &'static str,
+}
+
+impl Document {
+    /// Parses `bytes` as JSON and checks every descriptor digest in it.
+    fn parse(path: PathBuf, bytes: Vec<u8>, what: &'static str) -> Result<Document> {
+        let value: Value = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            path: path.clone(),
+            what,
+            source,
+        })?;
+        let document = Document {
+            path,
+            bytes,
+            value,
+            what,
+        };
+        document.check_digests()?;
+        Ok(document)
+    }
+
+    /// Refuses a descriptor digest that is not `sha256:<64 hex>` (it becomes a path).
+    fn check_digests(&self) -> Result<()> {
+        let mut descriptors: Vec<(String, &Value)> = Vec::new();
+        for list in ["manifests", "layers"] {
+            if let Some(items) = self.value.get(list).and_then(Value::as_array) {
+                descriptors.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (format!("{list}[{i}]"), d)),
+                );
+            }
+        }
+        if let Some(config) = self.value.get("config") {
+            descriptors.push(("config".to_string(), config));
+        }
+        for (at, descriptor) in descriptors {
+            let Some(digest) = descriptor.get("digest") else {
+                continue; // the typed parse names the missing field
+            };
+            if digest.as_str().and_then(sha256_hex).is_none() {
+                return Err(Error::BadFile {
+                    path: self.path.clone(),
+                    message: format!(
+                        "{at}.digest is {digest}, not a SHA-256 digest (`sha256:` and 64 lowercase hex digits); the base image layout is damaged or was not written by an OCI tool: pull it again"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for a document that does not deserialise as the `oci-spec` type.
+    fn invalid(&self) -> impl FnOnce(serde_json::Error) -> Error + '_ {
+        |source| Error::Json {
+            path: self.path.clone(),
+            what: self.what,
+            source,
+        }
+    }
+}
+
+struct Layout<'a> {
+    dir: &'a Path,
+    want: &'a Platform,
+    label: &'a str,
+}
+
+impl Layout<'_> {
+    /// The entry of an index to follow: its only entry, or the one entry whose platform
+    /// satisfies `want`.
+    fn choose<'d>(&self, index: &Path, manifests: &'d [Descriptor]) -> Result<&'d Descriptor> {
+        match manifests {
+            [] => {
+                return Err(Error::BadFile {
+                    path: index.to_path_buf(),
+                    message: "lists no manifests; use a base image layout that holds an image"
+                        .to_string(),
+                })
+            }
+            // A single-image layout: its platform, if any, is checked against the config.
+            [only] => return Ok(only),
+            _ => {}
+        }
+        let matching: Vec<&Descriptor> = manifests
+            .iter()
+            .filter(|d| {
+                d.platform()
+                    .as_ref()
+                    .is_some_and(|p| Platform::from(p).satisfies(self.want))
+            })
+            .collect();
+        let describe = |d: &Descriptor| match d.platform() {
+            Some(p) => format!("{} ({})", Platform::from(p), d.digest()),
+            None => format!("no platform ({})", d.digest()),
+        };
+        let want = self.want;
+        let arch = &want.architecture;
+        match matching.as_slice() {
+            [one] => Ok(one),
+            [] => Err(Error::Platform(format!(
+                "base of {} is a multi-platform image without {want}: {} lists {}; use the {want} image of it (the `_{}_{arch}` repository that `oci.pull` creates for each of its platforms), or set `platform` to one of these",
+                self.label,
+                index.display(),
+                manifests.iter().map(describe).collect::<Vec<_>>().join(", "),
+                want.os,
+            ))),
+            several => Err(Error::Platform(format!(
+                "base of {} has {} images for {want}: {} lists {}; use a base with one image for {want} (such as the `_{}_{arch}` repository of `oci.pull`){}",
+                self.label,
+                several.len(),
+                index.display(),
+                several.iter().map(|d| describe(d)).collect::<Vec<_>>().join(", "),
+                want.os,
+                if want.variant.is_none() { ", or name the variant" } else { "" },
+            ))),
+        }
+    }
+
+    /// Reads and parses the blob `descriptor` names (`from` is the document naming it).
+    fn blob(&self, descriptor: &Descriptor, from: &Path, what: &'static str) -> Result<Document> {
+        let digest = descriptor.digest().to_string();
+        let hex = sha256_hex(&digest).ok_or_else(|| Error::BadFile {
+            path: from.to_path_buf(),
+            message: format!("names blob {digest}, which is not a SHA-256 digest"),
+        })?;
+        let path = self.dir.join("blobs").join("sha256").join(hex);
+        let bytes = read_limited(&path, Some(descriptor.size())).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::BadFile {
+                    path: from.to_path_buf(),
+                    message: format!(
+                        "names blob {digest}, but {} does not exist; the base image layout is incomplete: pull it again",
+                        path.display()
+                    ),
+                }
+            }
+            other => other,
+        })?;
+        let actual = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        if actual != hex {
+            return Err(Error::BadFile {
+                path,
+                message: format!(
+                    "has SHA-256 {actual}, not the {hex} its name and {} give; the base image layout is damaged: pull it again",
+                    from.display()
+                ),
+            });
+        }
+        Document::parse(path, bytes, what)
+    }
+
+    /// Whether an index entry is itself an index: by media type, or, for a media type
+    /// that is neither an index nor a manifest, by content.
+    fn is_index(&self, descriptor: &Descriptor, blob: &Document) -> bool {
+        match descriptor.media_type().to_string().as_str() {
+            media_type::IMAGE_INDEX | media_type::DOCKER_MANIFEST_LIST => true,
+            media_type::IMAGE_MANIFEST | media_type::DOCKER_MANIFEST => false,
+            _ => blob.value.get("manifests").is_some_and(Value::is_array),
+        }
+    }
+
+    /// Reads the manifest's config and compares its platform with `want`.
+    fn check_manifest(&self, descriptor: &Descriptor, manifest: Document) -> Result<BaseImage> {
+        let parsed: ImageManifest =
+            serde_json::from_slice(&manifest.bytes).map_err(manifest.invalid())?;
+        let config = self.blob(parsed.config(), &manifest.path, "image config")?;
+        let parsed: ImageConfiguration =
+            serde_json::from_slice(&config.bytes).map_err(config.invalid())?;
+        let platform = Platform {
+            os: parsed.os().to_string(),
+            architecture: parsed.architecture().to_string(),
+            variant: parsed.variant().clone(),
+        };
+        if !platform.satisfies(self.want) {
+            let want = self.want;
+            let (have, wanted) = if platform.os == want.os && want.variant.is_none() {
+                (platform.architecture.clone(), want.architecture.clone())
+            } else {
+                (platform.to_string(), want.to_string())
+            };
+            return Err(Error::Platform(format!(
+                "base of {} is {have} but `platform` builds for {wanted}: use a base image for {want}, or set `platform` to the base's",
+                self.label,
+            )));
+        }
+        Ok(BaseImage {
+            platform,
+            manifest: descriptor.digest().to_string(),
+        })
+    }
+}
+
+/// Reads a file of at most [`MAX_JSON_BLOB`] bytes; with `size`, it must have exactly
+/// that many.
+fn read_limited(path: &Path, size: Option<u64>) -> Result<Vec<u8>> {
+    let cannot = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    if let Some(size) = size.filter(|&s| s != len) {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: format!(
+                "has {len} bytes but its descriptor says {size}; the base image layout is damaged: pull it again"
+            ),
+        });
+    }
+    if len > MAX_JSON_BLOB {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: format!(
+                "has {len} bytes, more than the {MAX_JSON_BLOB} a manifest or config may have here; check that --layout is a base image layout"
+            ),
+        });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_JSON_BLOB + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(os: &str, arch: &str, variant: Option<&str>) -> Platform {
+        Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn platforms_match_with_default_variants() {
+        let arm64 = p("linux", "arm64", None);
+        assert!(p("linux", "arm64", Some("v8")).satisfies(&arm64));
+        assert!(arm64.satisfies(&p("linux", "arm64", Some("v8"))));
+        assert!(!p("linux", "arm64", Some("v9")).satisfies(&p("linux", "arm64", Some("v8"))));
+        assert!(p("linux", "arm64", Some("v9")).satisfies(&arm64));
+        assert!(!p("linux", "amd64", None).satisfies(&arm64));
+        assert!(!p("windows", "arm64", None).satisfies(&arm64));
+        assert_eq!(p("linux", "arm", Some("v7")).to_string(), "linux/arm/v7");
+        assert_eq!(arm64.to_string(), "linux/arm64");
+    }
+
+    #[test]
+    fn digests_become_paths_only_when_plain_sha256() {
+        let hex = "a".repeat(64);
+        assert_eq!(sha256_hex(&format!("sha256:{hex}")), Some(hex.as_str()));
+        for bad in [
+            format!("sha256:{}", "A".repeat(64)),
+            format!("sha256:{}", "a".repeat(63)),
+            format!("sha256:{}/", "a".repeat(63)),
+            format!("sha512:{hex}"),
+            format!("sha256:../../{}", "a".repeat(58)),
+            hex.clone(),
+            String::new(),
+        ] {
+            assert_eq!(sha256_hex(&bad), None, "{bad}");
+        }
+    }
+}

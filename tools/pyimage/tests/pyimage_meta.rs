@@ -1,0 +1,591 @@
+//! End-to-end tests of `pyimage-meta`: `check-base` over OCI layouts built here (JSON
+//! re-emitted by Python's `json` for the pretty-printed forms).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const LABEL: &str = "//app:image";
+
+fn meta(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyimage-meta"))
+        .args(args)
+        .output()
+        .expect("run pyimage-meta")
+}
+
+/// A descriptor: (media type, digest, size).
+type Desc = (String, String, usize);
+
+/// An OCI layout under construction.
+struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    fn new(root: &Path) -> Layout {
+        let dir = root.join("base");
+        fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        Layout { dir }
+    }
+
+    fn blob(&self, media_type: &str, bytes: &[u8]) -> Desc {
+        let hex = sha256_hex(bytes);
+        fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        (media_type.to_string(), format!("sha256:{hex}"), bytes.len())
+    }
+
+    fn blob_path(&self, d: &Desc) -> PathBuf {
+        self.dir
+            .join("blobs/sha256")
+            .join(d.1.strip_prefix("sha256:").unwrap())
+    }
+
+    /// An image config with the usual nested objects.
+    fn config(&self, arch: &str, variant: Option<&str>) -> Desc {
+        let variant = variant.map_or(String::new(), |v| format!(r#","variant":"{v}""#));
+        let config = format!(
+            r#"{{"created":"2024-01-01T00:00:00Z","architecture":"{arch}"{variant},"os":"linux","config":{{"Env":["PATH=/usr/bin"]}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
+        self.blob(CONFIG, config.as_bytes())
+    }
+
+    /// A config and a manifest naming it.
+    fn image(&self, arch: &str, variant: Option<&str>) -> Desc {
+        self.manifest(&self.config(arch, variant))
+    }
+
+    fn manifest(&self, config: &Desc) -> Desc {
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{},"layers":[]}}"#,
+            descriptor(config, None)
+        );
+        self.blob(MANIFEST, manifest.as_bytes())
+    }
+
+    fn index_json(entries: &[(Desc, Option<&str>)]) -> String {
+        let manifests: Vec<String> = entries
+            .iter()
+            .map(|(d, platform)| descriptor(d, *platform))
+            .collect();
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[{}]}}"#,
+            manifests.join(",")
+        )
+    }
+
+    fn write_index(&self, entries: &[(Desc, Option<&str>)]) {
+        fs::write(self.dir.join("index.json"), Self::index_json(entries)).unwrap();
+    }
+
+    fn check(&self, out: &Path, arch: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "check-base",
+            "--layout",
+            self.dir.to_str().unwrap(),
+            "--os",
+            "linux",
+            "--architecture",
+            arch,
+            "--label",
+            LABEL,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        meta(&args)
+    }
+}
+
+/// A descriptor's JSON; `platform` is `os/arch[/variant]`.
+fn descriptor(d: &Desc, platform: Option<&str>) -> String {
+    let platform = platform.map_or(String::new(), |p| {
+        let parts: Vec<&str> = p.split('/').collect();
+        let variant = parts
+            .get(2)
+            .map_or(String::new(), |v| format!(r#","variant":"{v}""#));
+        format!(
+            r#","platform":{{"architecture":"{}","os":"{}"{variant}}}"#,
+            parts[1], parts[0]
+        )
+    });
+    format!(
+        r#"{{"mediaType":"{}","digest":"{}","size":{}{platform}}}"#,
+        d.0, d.1, d.2
+    )
+}
+
+/// `json` re-emitted by Python, indented, keys in the given order.
+fn pretty(json: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys; print(json.dumps(json.loads(sys.argv[1]), indent=4))",
+        ])
+        .arg(json)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts exit status 1, a message mentioning every string in `mentions`, and no output
+/// (nor a temporary file) next to where it would have gone.
+fn fails(out: &Output, result: &Path, mentions: &[&str]) -> String {
+    let message = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "expected exit 1: {message}");
+    assert!(message.starts_with("pyimage-meta: error: "), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    for m in mentions {
+        assert!(
+            message.contains(m),
+            "error does not mention {m:?}: {message}"
+        );
+    }
+    assert_eq!(
+        dir_names(result.parent().unwrap()),
+        Vec::<String>::new(),
+        "output left behind"
+    );
+    message
+}
+
+fn out_dir(root: &Path) -> PathBuf {
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    out.join("base.check")
+}
+
+#[test]
+fn chooses_the_manifest_for_the_platform() {
+    let root = scratch("meta-multi");
+    let layout = Layout::new(&root);
+    let amd64 = layout.image("amd64", None);
+    let arm64 = layout.image("arm64", Some("v8"));
+    let s390x = layout.image("s390x", None);
+    let attestation = layout.manifest(&layout.blob(CONFIG, b"{}"));
+    layout.write_index(&[
+        (s390x, Some("linux/s390x")),
+        (arm64.clone(), Some("linux/arm64/v8")),
+        (attestation, Some("unknown/unknown")),
+        (amd64.clone(), Some("linux/amd64")),
+    ]);
+    let out = out_dir(&root);
+    assert_ok(&layout.check(&out, "amd64", &[]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/amd64 {}\n", amd64.1)
+    );
+    assert_ok(&layout.check(&out, "arm64", &[]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/arm64/v8 {}\n", arm64.1)
+    );
+    assert_ok(&layout.check(&out, "arm64", &["--variant", "v8"]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/arm64/v8 {}\n", arm64.1)
+    );
+    assert_eq!(dir_names(out.parent().unwrap()), ["base.check"]);
+
+    // A variant the base does not have.
+    fs::remove_file(&out).unwrap();
+    fails(
+        &layout.check(&out, "arm64", &["--variant", "v9"]),
+        &out,
+        &["linux/arm64/v9", "linux/arm64/v8", "linux/amd64"],
+    );
+}
+
+#[test]
+fn no_manifest_for_the_platform() {
+    let root = scratch("meta-none");
+    let layout = Layout::new(&root);
+    let arm64 = layout.image("arm64", None);
+    let s390x = layout.image("s390x", None);
+    let bare = layout.image("amd64", None);
+    layout.write_index(&[
+        (arm64.clone(), Some("linux/arm64/v8")),
+        (s390x, Some("linux/s390x")),
+        (bare.clone(), None),
+    ]);
+    let out = out_dir(&root);
+    let index = layout.dir.join("index.json").display().to_string();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[
+            LABEL,
+            "multi-platform",
+            "without linux/amd64",
+            &index,
+            &format!("linux/arm64/v8 ({})", arm64.1),
+            "linux/s390x",
+            &format!("no platform ({})", bare.1),
+            "`_linux_amd64` repository",
+            "oci.pull",
+        ],
+    );
+}
+
+#[test]
+fn two_manifests_for_the_platform() {
+    let root = scratch("meta-two");
+    let layout = Layout::new(&root);
+    let a = layout.image("amd64", None);
+    let b = layout.image("amd64", Some("v3"));
+    layout.write_index(&[
+        (a.clone(), Some("linux/amd64")),
+        (b.clone(), Some("linux/amd64/v3")),
+    ]);
+    let out = out_dir(&root);
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[LABEL, "2 images for linux/amd64", &a.1, &b.1, "variant"],
+    );
+    // Naming the variant picks one.
+    assert_ok(&layout.check(&out, "amd64", &["--variant", "v3"]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/amd64/v3 {}\n", b.1)
+    );
+}
+
+#[test]
+fn follows_a_nested_index() {
+    let root = scratch("meta-nested");
+    let layout = Layout::new(&root);
+    let amd64 = layout.image("amd64", None);
+    let arm64 = layout.image("arm64", None);
+    let entries = [
+        (amd64.clone(), Some("linux/amd64")),
+        (arm64.clone(), Some("linux/arm64")),
+    ];
+    let out = out_dir(&root);
+    // By media type (OCI and Docker), and by content under a media type that says nothing.
+    for media_type in [INDEX, DOCKER_LIST, "application/octet-stream"] {
+        let nested = layout.blob(media_type, Layout::index_json(&entries).as_bytes());
+        layout.write_index(&[(nested, None)]);
+        assert_ok(&layout.check(&out, "arm64", &[]));
+        assert_eq!(
+            fs::read_to_string(&out).unwrap(),
+            format!("linux/arm64 {}\n", arm64.1),
+            "{media_type}"
+        );
+    }
+    // Two levels deep.
+    let inner = layout.blob(INDEX, Layout::index_json(&entries[..1]).as_bytes());
+    let inner2 = layout.blob(
+        INDEX,
+        Layout::index_json(&[(layout.image("s390x", None), Some("linux/s390x"))]).as_bytes(),
+    );
+    let outer = layout.blob(
+        INDEX,
+        Layout::index_json(&[(inner, Some("linux/amd64")), (inner2, Some("linux/s390x"))])
+            .as_bytes(),
+    );
+    layout.write_index(&[(outer, None)]);
+    assert_ok(&layout.check(&out, "amd64", &[]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/amd64 {}\n", amd64.1)
+    );
+    fs::remove_file(&out).unwrap();
+    fails(
+        &layout.check(&out, "arm64", &[]),
+        &out,
+        &["without linux/arm64", "linux/amd64", "linux/s390x"],
+    );
+}
+
+#[test]
+fn single_platform_base_of_the_wrong_architecture() {
+    let root = scratch("meta-wrong-arch");
+    let layout = Layout::new(&root);
+    let arm64 = layout.image("arm64", None);
+    // A single-image layout: one entry, no platform; the config tells.
+    layout.write_index(&[(arm64.clone(), None)]);
+    let out = out_dir(&root);
+    let message = fails(&layout.check(&out, "amd64", &[]), &out, &[]);
+    assert_eq!(
+        message.trim_end(),
+        "pyimage-meta: error: base of //app:image is arm64 but `platform` builds for amd64: use a base image for linux/amd64, or set `platform` to the base's"
+    );
+    // The index's platform is not trusted over the config.
+    layout.write_index(&[(arm64, Some("linux/amd64"))]);
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &["is arm64 but `platform` builds for amd64"],
+    );
+}
+
+#[test]
+fn config_with_nested_objects_before_architecture() {
+    let root = scratch("meta-config");
+    let layout = Layout::new(&root);
+    // Labels and history that mention an architecture, all before the real one.
+    let config = r#"{
+        "created": "2024-01-01T00:00:00Z",
+        "author": "someone",
+        "config": {"Labels": {"architecture": "arm64", "org.opencontainers.image.title": "x"},
+                   "Env": ["ARCH=arm64"], "Cmd": ["/bin/sh"]},
+        "history": [{"created_by": "set architecture", "comment": "{\"architecture\":\"arm64\"}"}],
+        "annotations": {"architecture": "arm64"},
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "architecture": "amd64",
+        "os": "linux"
+    }"#;
+    let config = layout.blob(CONFIG, config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{},"layers":[],"annotations":{{"org.opencontainers.image.base.name":"x","nested":"{{\"architecture\":\"arm64\"}}"}}}}"#,
+        descriptor(&config, None)
+    );
+    let manifest = layout.blob(MANIFEST, manifest.as_bytes());
+    layout.write_index(&[(manifest.clone(), None)]);
+    let out = out_dir(&root);
+    assert_ok(&layout.check(&out, "amd64", &[]));
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        format!("linux/amd64 {}\n", manifest.1)
+    );
+    fs::remove_file(&out).unwrap();
+    fails(
+        &layout.check(&out, "arm64", &[]),
+        &out,
+        &["is amd64 but `platform` builds for arm64"],
+    );
+}
+
+#[test]
+fn pretty_printed_and_compact_json_read_the_same() {
+    let root = scratch("meta-pretty");
+    let layout = Layout::new(&root);
+    let compact_amd = layout.image("amd64", None);
+    let compact_arm = layout.image("arm64", None);
+    // The same documents, indented by Python, as separate blobs.
+    let pretty_blob = |d: &Desc| {
+        let text = pretty(&fs::read_to_string(layout.blob_path(d)).unwrap());
+        layout.blob(&d.0, text.as_bytes())
+    };
+    let pretty_config = pretty_blob(&layout.config("amd64", None));
+    let pretty_amd = pretty_blob(&layout.manifest(&pretty_config));
+    let out = out_dir(&root);
+    for (amd, index_text) in [
+        (
+            &compact_amd,
+            Layout::index_json(&[
+                (compact_amd.clone(), Some("linux/amd64")),
+                (compact_arm.clone(), Some("linux/arm64")),
+            ]),
+        ),
+        (
+            &pretty_amd,
+            pretty(&Layout::index_json(&[
+                (compact_arm.clone(), Some("linux/arm64")),
+                (pretty_amd.clone(), Some("linux/amd64")),
+            ])),
+        ),
+    ] {
+        assert!(index_text.contains('\n') == (amd == &pretty_amd));
+        fs::write(layout.dir.join("index.json"), &index_text).unwrap();
+        assert_ok(&layout.check(&out, "amd64", &[]));
+        assert_eq!(
+            fs::read_to_string(&out).unwrap(),
+            format!("linux/amd64 {}\n", amd.1)
+        );
+    }
+}
+
+#[test]
+fn missing_and_damaged_blobs() {
+    let root = scratch("meta-blobs");
+    let layout = Layout::new(&root);
+    let amd64 = layout.image("amd64", None);
+    let arm64 = layout.image("arm64", None);
+    layout.write_index(&[
+        (amd64.clone(), Some("linux/amd64")),
+        (arm64.clone(), Some("linux/arm64")),
+    ]);
+    let out = out_dir(&root);
+    let index = layout.dir.join("index.json").display().to_string();
+
+    // The manifest is missing.
+    let manifest = layout.blob_path(&amd64);
+    let saved = fs::read(&manifest).unwrap();
+    fs::remove_file(&manifest).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[
+            &index,
+            &amd64.1,
+            &manifest.display().to_string(),
+            "does not exist",
+        ],
+    );
+    // Its content does not match its digest.
+    let mut tampered = saved.clone();
+    tampered[10] ^= 1;
+    fs::write(&manifest, &tampered).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[&manifest.display().to_string(), "SHA-256", "damaged"],
+    );
+    // Its size does not match the descriptor.
+    fs::write(&manifest, [&saved[..], b" "].concat()).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[&manifest.display().to_string(), "descriptor says"],
+    );
+    fs::write(&manifest, &saved).unwrap();
+
+    // The config is missing: the message names the manifest that names it.
+    let text = String::from_utf8(saved).unwrap();
+    let hex = text.split("sha256:").nth(1).unwrap()[..64].to_string();
+    let config = layout.dir.join("blobs/sha256").join(&hex);
+    fs::remove_file(&config).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[&manifest.display().to_string(), &hex, "does not exist"],
+    );
+    // The other platform is unaffected.
+    assert_ok(&layout.check(&out, "arm64", &[]));
+
+    // No index.json at all.
+    fs::remove_file(&out).unwrap();
+    fs::remove_file(layout.dir.join("index.json")).unwrap();
+    fails(&layout.check(&out, "amd64", &[]), &out, &[&index]);
+}
+
+#[test]
+fn bad_digest_strings_are_refused() {
+    let root = scratch("meta-digest");
+    let layout = Layout::new(&root);
+    let amd64 = layout.image("amd64", None);
+    // Something a path escape would reach.
+    fs::write(root.join("evil"), "{}").unwrap();
+    let out = out_dir(&root);
+    let index = layout.dir.join("index.json").display().to_string();
+    let hex = amd64.1.strip_prefix("sha256:").unwrap();
+    for bad in [
+        "sha256:../../evil".to_string(),
+        format!("sha512:{hex}{hex}"),
+        format!("sha256:{}", hex.to_uppercase()),
+        format!("sha256:{}", &hex[1..]),
+        hex.to_string(),
+    ] {
+        let entry = ((amd64.0.clone(), bad.clone(), amd64.2), Some("linux/amd64"));
+        layout.write_index(&[entry, (amd64.clone(), Some("linux/arm64"))]);
+        fails(
+            &layout.check(&out, "amd64", &[]),
+            &out,
+            &[&index, "manifests[0].digest", &bad, "sha256:"],
+        );
+    }
+    // In a manifest's config descriptor too.
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"{CONFIG}","digest":"sha256:../../../evil","size":2}},"layers":[]}}"#
+    );
+    let manifest = layout.blob(MANIFEST, manifest.as_bytes());
+    layout.write_index(&[(manifest.clone(), None)]);
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[
+            &layout.blob_path(&manifest).display().to_string(),
+            "config.digest",
+            "sha256:../../../evil",
+        ],
+    );
+}
+
+#[test]
+fn malformed_json_names_the_file() {
+    let root = scratch("meta-malformed");
+    let layout = Layout::new(&root);
+    let out = out_dir(&root);
+    let index = layout.dir.join("index.json");
+    fs::write(&index, "{\"schemaVersion\": 2,\n \"manifests\": [\n").unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[&index.display().to_string(), "image index", "line 3"],
+    );
+    // Valid JSON, not an index.
+    fs::write(&index, r#"{"schemaVersion": 2, "manifests": {"a": 1}}"#).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[&index.display().to_string(), "image index"],
+    );
+    // A config blob that is not JSON (its digest is right).
+    let config = layout.blob(CONFIG, b"{\"architecture\": amd64}");
+    let manifest = layout.manifest(&config);
+    layout.write_index(&[(manifest, None)]);
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[
+            &layout.blob_path(&config).display().to_string(),
+            "image config",
+            "line 1",
+        ],
+    );
+    // A config without `architecture`.
+    let config = layout.blob(
+        CONFIG,
+        br#"{"os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}"#,
+    );
+    let manifest = layout.manifest(&config);
+    layout.write_index(&[(manifest, None)]);
+    fails(
+        &layout.check(&out, "amd64", &[]),
+        &out,
+        &[
+            &layout.blob_path(&config).display().to_string(),
+            "architecture",
+        ],
+    );
+}
+
+#[test]
+fn check_base_flags() {
+    let root = scratch("meta-flags");
+    let layout = Layout::new(&root);
+    layout.write_index(&[(layout.image("amd64", None), None)]);
+    let out = out_dir(&root);
+    // Only the platforms the rules build for.
+    let result = layout.check(&out, "s390x", &[]);
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(stderr(&result).contains("amd64"), "{}", stderr(&result));
+    assert!(!out.exists());
+    // Through a parameter file, as Bazel may pass them.
+    let params = root.join("params");
+    fs::write(
+        &params,
+        format!(
+            "check-base\n--layout\n{}\n--os\nlinux\n--architecture\namd64\n--label\n{LABEL}\n--out\n{}\n",
+            layout.dir.display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    assert_ok(&meta(&[&format!("@{}", params.display())]));
+    assert!(fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("linux/amd64 sha256:"));
+}
