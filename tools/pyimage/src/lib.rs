@@ -3,7 +3,8 @@
 //! `layer-splitter` turns a manifest of in-image paths into one OCI layer blob
 //! (deterministic tar, compressed in parallel, with digests); `stripper` removes what a
 //! runtime image does not need from an interpreter or site-packages tree; `pyimage-meta`
-//! reads the JSON files the rules need facts from (a base image's platform). The binaries are thin wrappers over this library:
+//! reads the JSON and status files the rules need facts from (a base image's platform,
+//! the version tag). The binaries are thin wrappers over this library:
 //!
 //! - [`manifest`]: the manifest format and its parser.
 //! - [`path`]: in-image path normalisation and symlink target rewriting.
@@ -18,7 +19,8 @@
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
-//! - [`oci_layout`]: a base image's platform, from its OCI layout (for `pyimage-meta`).
+//! - [`oci_layout`]: a base image's platform, from its OCI layout; [`status`]: the version
+//!   tag from Bazel's workspace status file (both for `pyimage-meta`).
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
 #![deny(missing_docs)]
@@ -41,6 +43,7 @@ pub mod paramfile;
 pub mod path;
 pub mod sparse;
 pub mod split;
+pub mod status;
 pub mod strip;
 pub mod tar;
 pub mod tree_strip;

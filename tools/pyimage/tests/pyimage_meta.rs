@@ -1,5 +1,6 @@
 //! End-to-end tests of `pyimage-meta`: `check-base` over OCI layouts built here (JSON
-//! re-emitted by Python's `json` for the pretty-printed forms).
+//! re-emitted by Python's `json` for the pretty-printed forms) and `version-tag` over
+//! workspace status files.
 
 mod common;
 
@@ -588,4 +589,101 @@ fn check_base_flags() {
     assert!(fs::read_to_string(&out)
         .unwrap()
         .starts_with("linux/amd64 sha256:"));
+}
+
+fn version_tag(root: &Path, status: &str, key: &str, prefix: Option<&str>) -> (Output, PathBuf) {
+    let file = root.join("stable-status.txt");
+    fs::write(&file, status).unwrap();
+    let out_dir = root.join("out");
+    let _ = fs::remove_dir_all(&out_dir);
+    fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("tags.txt");
+    let mut args = vec![
+        "version-tag",
+        "--status",
+        file.to_str().unwrap(),
+        "--key",
+        key,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(prefix) = prefix {
+        args.extend(["--prefix", prefix]);
+    }
+    (meta(&args), out)
+}
+
+#[test]
+fn version_tag_reads_the_key_exactly() {
+    let root = scratch("meta-tag");
+    let status =
+        "BUILD_HOST builder\nSTABLE_VERSION_MAJOR 1\nSTABLE_VERSION v1.2.3\nSTABLE_VERSIONS many\n";
+    let (result, out) = version_tag(&root, status, "STABLE_VERSION", Some("latest\n"));
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"latest\nv1.2.3\n");
+    let (result, out) = version_tag(&root, status, "STABLE_VERSION_MAJOR", None);
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"1\n");
+    // A prefix of keys present is not a key.
+    let (result, out) = version_tag(&root, status, "STABLE", Some("latest\nstable\n"));
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"latest\nstable\n");
+    // A key absent and no prefix: an empty file.
+    let (result, out) = version_tag(&root, status, "OTHER", None);
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"");
+    // A key whose value is empty counts as absent.
+    let (result, out) = version_tag(&root, "STABLE_VERSION \n", "STABLE_VERSION", Some("x\n"));
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"x\n");
+}
+
+#[test]
+fn version_tag_from_a_crlf_status_file() {
+    let root = scratch("meta-tag-crlf");
+    let status = "BUILD_HOST builder\r\nSTABLE_VERSION v2.0\r\n";
+    let (result, out) = version_tag(&root, status, "STABLE_VERSION", None);
+    assert_ok(&result);
+    assert_eq!(fs::read(&out).unwrap(), b"v2.0\n");
+}
+
+#[test]
+fn version_tag_refuses_values_that_are_not_tags() {
+    let root = scratch("meta-tag-bad");
+    for (value, shown) in [
+        ("v1 beta", "\"v1 beta\""),
+        (" v1", "\" v1\""),
+        ("v1+build", "\"v1+build\""),
+        (".hidden", "\".hidden\""),
+        (&"a".repeat(129), &format!("\"{}\"", "a".repeat(129))),
+    ] {
+        let (result, out) = version_tag(
+            &root,
+            &format!("STABLE_VERSION {value}\n"),
+            "STABLE_VERSION",
+            Some("latest\n"),
+        );
+        fails(
+            &result,
+            &out,
+            &[
+                "STABLE_VERSION",
+                shown,
+                "[A-Za-z0-9_][A-Za-z0-9._-]{0,127}",
+                "stable-status.txt",
+            ],
+        );
+    }
+    // A missing status file.
+    let out = root.join("out/tags.txt");
+    let result = meta(&[
+        "version-tag",
+        "--status",
+        root.join("nope.txt").to_str().unwrap(),
+        "--key",
+        "STABLE_VERSION",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    fails(&result, &out, &["nope.txt"]);
 }

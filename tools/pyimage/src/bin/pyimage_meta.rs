@@ -1,12 +1,15 @@
-//! `pyimage-meta`: facts the rules need from JSON files, read with a real parser. See tools/README.md.
+//! `pyimage-meta`: facts the rules need from JSON and status files, read with real
+//! parsers. See tools/README.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pyimage::oci_layout::{check_base, write_base_check, Platform};
+use pyimage::status::write_version_tag;
 
-/// Read what the image rules need from a base image's OCI layout.
+/// Read what the image rules need from a base image's OCI layout and from Bazel's
+/// workspace status file.
 ///
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
@@ -45,6 +48,26 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+
+    /// Write the version tag from Bazel's workspace status file: TEXT, then KEY's value and
+    /// a newline if the file has it.
+    VersionTag {
+        /// The workspace status file (lines `KEY VALUE`).
+        #[arg(long, value_name = "FILE")]
+        status: PathBuf,
+
+        /// The key that holds the version, such as STABLE_VERSION.
+        #[arg(long, value_name = "KEY")]
+        key: String,
+
+        /// Where the tags go.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+
+        /// Written first, verbatim (fixed tags, one per line).
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        prefix: String,
+    },
 }
 
 fn run() -> anyhow::Result<()> {
@@ -67,6 +90,12 @@ fn run() -> anyhow::Result<()> {
             let base = check_base(&layout, &want, &label)?;
             write_base_check(&out, &base)?;
         }
+        Command::VersionTag {
+            status,
+            key,
+            out,
+            prefix,
+        } => write_version_tag(&status, &key, &prefix, &out)?,
     }
     Ok(())
 }
