@@ -1,5 +1,7 @@
-//! Applying strip rules to a directory on disk: report only, strip in place, or write a
-//! stripped copy (symlinks kept as symlinks).
+//! Applying strip rules to a directory on disk: a dry run (count and list, change nothing),
+//! strip in place, or write a stripped copy (symlinks kept as symlinks). Every mode walks
+//! the tree the same way and records the same removals, so a dry run shows exactly what a
+//! real run removes.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -14,7 +16,7 @@ use crate::strip::{StripRules, StripStats};
 /// What to do with the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeStripMode {
-    /// Count what would be removed; change nothing.
+    /// Count and list what would be removed; change nothing.
     Report,
     /// Remove files from the tree itself.
     InPlace,
@@ -35,6 +37,19 @@ pub struct TreeStripSummary {
     pub kept_files: u64,
     /// Bytes of the kept files after stripping.
     pub kept_bytes: u64,
+    /// Everything removed (or that would be), in walk order: parents after their children.
+    pub removed: Vec<Removed>,
+}
+
+/// One path a strip rule removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// Relative to the tree's root; a directory's ends with `/`.
+    pub path: String,
+    /// Index of the rule in [`StripStats::rules`].
+    pub rule: usize,
+    /// The file's or symlink's size; `None` for a directory.
+    pub bytes: Option<u64>,
 }
 
 impl TreeStripSummary {
@@ -49,6 +64,17 @@ impl TreeStripSummary {
             "kept: {} files, {} bytes\n",
             self.kept_files, self.kept_bytes
         );
+        out
+    }
+
+    /// One line per removed path: `RULE<TAB>BYTES<TAB>PATH` (`-` for a directory).
+    pub fn list(&self) -> String {
+        let mut out = String::new();
+        for removed in &self.removed {
+            let bytes = removed.bytes.map_or("-".to_string(), |b| b.to_string());
+            let rule = &self.stats.rules[removed.rule].0;
+            out += &format!("{rule}\t{bytes}\t{}\n", removed.path);
+        }
         out
     }
 }
@@ -174,7 +200,12 @@ impl Walker<'_> {
                             .map_err(io_at("setting permissions of", &out))?;
                     }
                 }
-                if empty && self.rules.removes(&child_rel) {
+                if let Some(rule) = self.rules.rule_for(&child_rel).filter(|_| empty) {
+                    self.summary.removed.push(Removed {
+                        path: format!("{child_rel}/"),
+                        rule,
+                        bytes: None,
+                    });
                     match self.mode {
                         TreeStripMode::InPlace => {
                             fs::remove_dir(&path).map_err(io_at("removing", &path))?
@@ -192,6 +223,11 @@ impl Walker<'_> {
             }
             if let Some(rule) = self.rules.rule_for(&child_rel) {
                 self.summary.stats.record(rule, meta.len());
+                self.summary.removed.push(Removed {
+                    path: child_rel,
+                    rule,
+                    bytes: Some(meta.len()),
+                });
                 if *self.mode == TreeStripMode::InPlace {
                     fs::remove_file(&path).map_err(io_at("removing", &path))?;
                 }

@@ -186,6 +186,145 @@ fn report_changes_nothing() {
     assert_eq!(row("python:idlelib")[0], "2");
 }
 
+/// `listing` plus every entry's mtime and size: what must not change in a dry run.
+fn listing_with_times(root: &Path) -> Vec<String> {
+    listing(root).into_iter().chain(mtimes(root)).collect()
+}
+
+/// `path mtime` of every entry below `root` (symlinks not followed), sorted.
+fn mtimes(root: &Path) -> Vec<String> {
+    let out = sh(&format!(
+        "cd '{}' && find . -mindepth 1 -printf '%p %T@ %s\\n' | LC_ALL=C sort",
+        root.display()
+    ));
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Paths in `before` but not in `after` (names only: a directory's ends with `/`).
+fn gone(before: &[String], after: &[String]) -> Vec<String> {
+    let name = |entry: &String| -> String {
+        match entry.split_once(" -> ") {
+            Some((name, _)) => name.to_string(),
+            None if entry.ends_with('/') => entry.clone(),
+            None => entry.rsplitn(3, ' ').nth(2).unwrap().to_string(),
+        }
+    };
+    let after: std::collections::BTreeSet<String> = after.iter().map(name).collect();
+    let mut gone: Vec<String> = before
+        .iter()
+        .map(name)
+        .filter(|n| !after.contains(n))
+        .collect();
+    gone.sort();
+    gone
+}
+
+/// The `PATH` column of `--list` output, sorted, and the table after it.
+fn listed(stdout: &[u8]) -> (Vec<String>, String) {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    let (list, table) = text
+        .split_once("\n\n")
+        .expect("a list, a blank line, a table");
+    let mut paths: Vec<String> = list
+        .lines()
+        .skip(1) // "stripper: ROOT (would remove):"
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(3, '\t').collect();
+            assert_eq!(f.len(), 3, "{l}");
+            assert!(f[1] == "-" || f[1].parse::<u64>().is_ok(), "{l}");
+            assert_eq!(f[1] == "-", f[2].ends_with('/'), "{l}");
+            f[2].to_string()
+        })
+        .collect();
+    paths.sort();
+    (paths, table.to_string())
+}
+
+#[test]
+fn dry_run_touches_nothing_and_lists_what_a_real_run_removes() {
+    let root = python_fixture("strip-dry-run");
+    let elves = build_elves(&root.join("opt"));
+    let before = listing(&root);
+    let times = listing_with_times(&root);
+    let args = ["--strip-debug", "--list", "--exclude", "share/**"];
+
+    let mut dry_args = vec!["--dry-run"];
+    dry_args.extend(args);
+    let dry = strip("python", &dry_args, &root);
+    assert_ok(&dry);
+    assert_eq!(
+        listing_with_times(&root),
+        times,
+        "the dry run changed the tree"
+    );
+    let (dry_paths, dry_table) = listed(&dry.stdout);
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("(would remove)"),
+        "{}",
+        String::from_utf8_lossy(&dry.stdout)
+    );
+    assert!(
+        dry_paths.contains(&"lib/python3.11/test/".to_string())
+            && dry_paths.contains(&"lib/python3.11/test/test_os.py".to_string()),
+        "{dry_paths:?}"
+    );
+
+    let mut real_args = vec!["--in-place"];
+    real_args.extend(args);
+    let real = strip("python", &real_args, &root);
+    assert_ok(&real);
+    let after = listing(&root);
+    let (real_paths, real_table) = listed(&real.stdout);
+    // What the dry run listed is what disappeared, and its table is the real run's.
+    assert_eq!(dry_paths, gone(&before, &after));
+    assert_eq!(real_paths, dry_paths);
+    assert_eq!(dry_table, real_table);
+    if elves.is_some() {
+        let saved = dry_table
+            .lines()
+            .find(|l| l.starts_with("strip-debug:"))
+            .unwrap();
+        assert!(!saved.starts_with("strip-debug: 0 "), "{dry_table}");
+    }
+    // The old name of the flag still works.
+    assert_ok(&strip("python", &["--report"], &root));
+}
+
+#[test]
+fn relative_paths_under_bazel_run() {
+    let root = python_fixture("strip-bazel-run");
+    let parent = root.parent().unwrap();
+    let name = root.file_name().unwrap().to_str().unwrap();
+    let copy = output_dir_for(&root);
+    let copy_name = copy.file_name().unwrap().to_str().unwrap();
+    // `bazel run` starts the program elsewhere (its runfiles) and says where it was called.
+    let elsewhere = scratch("strip-bazel-run-cwd");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stripper"))
+            .args(["--profile", "python"])
+            .args(args)
+            .current_dir(&elsewhere)
+            .env("BUILD_WORKING_DIRECTORY", parent)
+            .output()
+            .unwrap()
+    };
+    let before = listing(&root);
+    let out = run(&["--dry-run", name]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&root.display().to_string()));
+    assert_ok(&run(&["--output-dir", copy_name, name]));
+    check_stripped(&copy);
+    assert_eq!(listing(&root), before);
+    assert!(
+        dir_names(&elsewhere).is_empty(),
+        "wrote into the working directory"
+    );
+}
+
 #[test]
 fn output_dir_and_in_place_agree() {
     let root = python_fixture("strip-copy");

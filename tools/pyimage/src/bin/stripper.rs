@@ -1,5 +1,7 @@
 //! `stripper`: remove what a runtime image does not need from an interpreter or
-//! site-packages tree. See tools/README.md.
+//! site-packages tree. No rule runs it (`layer-splitter` applies the same rules while it
+//! writes a layer); it is for previewing and performing a strip by hand, with
+//! `bazel run`. See tools/README.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use pyimage::{StripArgs, StripProfile, TreeStripMode};
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
 #[command(name = "stripper", version)]
-#[command(group(ArgGroup::new("mode").required(true).args(["report", "in_place", "output_dir"])))]
+#[command(group(ArgGroup::new("mode").required(true).args(["dry_run", "in_place", "output_dir"])))]
 struct Args {
     /// Built-in strip rules: `python` for an interpreter tree, `site-packages` for wheels.
     #[arg(long, value_name = "none|python|site-packages")]
@@ -23,9 +25,13 @@ struct Args {
     #[command(flatten)]
     strip: StripArgs,
 
-    /// Print what would be removed, per rule; change nothing.
+    /// Print what would be removed, per rule (files, bytes); change nothing.
+    #[arg(long, visible_alias = "report")]
+    dry_run: bool,
+
+    /// Also print every path removed (or that would be): RULE<TAB>BYTES<TAB>PATH.
     #[arg(long)]
-    report: bool,
+    list: bool,
 
     /// Strip ROOT itself.
     #[arg(long)]
@@ -40,12 +46,22 @@ struct Args {
     root: PathBuf,
 }
 
+/// A relative path as the user meant it: under `bazel run`, which starts the program in
+/// its runfiles directory, relative to the directory `bazel run` was called from.
+fn user_path(path: PathBuf) -> PathBuf {
+    match std::env::var_os("BUILD_WORKING_DIRECTORY") {
+        Some(dir) if path.is_relative() && !dir.is_empty() => PathBuf::from(dir).join(path),
+        _ => path,
+    }
+}
+
 fn run() -> anyhow::Result<()> {
     let argv = pyimage::expand_paramfiles(std::env::args_os())?;
-    let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+    let mut args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+    args.root = user_path(args.root);
     let rules = args.strip.rules(args.profile)?;
-    let mode = match (args.report, args.in_place, args.output_dir) {
-        (_, _, Some(dir)) => TreeStripMode::OutputDir(dir),
+    let mode = match (args.dry_run, args.in_place, args.output_dir) {
+        (_, _, Some(dir)) => TreeStripMode::OutputDir(user_path(dir)),
         (_, true, None) => TreeStripMode::InPlace,
         _ => TreeStripMode::Report,
     };
@@ -57,6 +73,10 @@ fn run() -> anyhow::Result<()> {
         "removed"
     };
     println!("stripper: {} ({verb}):", args.root.display());
+    if args.list {
+        print!("{}", summary.list());
+        println!();
+    }
     print!("{}", summary.table());
     Ok(())
 }
