@@ -144,6 +144,9 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>> {
     Ok(entries)
 }
 
+/// Every entry kind, in the order the documentation lists them.
+pub const KINDS: [&str; 7] = ["file", "tree", "symlink", "link", "output", "dir", "empty"];
+
 fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
     let syntax = |message: String| Error::ManifestSyntax { line, message };
     let fields: Vec<&'a str> = raw.split('\t').collect();
@@ -154,7 +157,8 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
         "dir" | "empty" => &[2],
         _ => {
             return Err(syntax(format!(
-                "unknown entry kind {kind:?}; expected one of file, tree, symlink, link, output, dir, empty followed by TAB-separated fields"
+                "unknown entry kind {kind:?}; expected one of {} followed by TAB-separated fields",
+                KINDS.join(", ")
             )))
         }
     };

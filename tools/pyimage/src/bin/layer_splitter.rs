@@ -16,7 +16,7 @@ use pyimage::{
 #[command(name = "layer-splitter", version)]
 struct Args {
     /// The manifest: one entry per line, fields separated by TAB (`file`, `tree`,
-    /// `symlink`, `link`, `dir`, `empty`; see tools/README.md).
+    /// `symlink`, `link`, `output`, `dir`, `empty`; see tools/README.md).
     #[arg(long, value_name = "PATH")]
     manifest: PathBuf,
 
