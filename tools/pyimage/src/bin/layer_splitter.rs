@@ -67,7 +67,7 @@ struct Args {
     #[command(flatten)]
     strip: StripArgs,
 
-    /// Store regular files with identical content and mode once per layer: every later
+    /// Store regular files with identical content and mode once: every later
     /// one (in archive order) becomes a hard link to the first.
     #[arg(long)]
     hardlink_duplicates: bool,

@@ -29,7 +29,8 @@ struct Args {
     #[arg(long, visible_alias = "report")]
     dry_run: bool,
 
-    /// Also print every path removed (or that would be): RULE<TAB>BYTES<TAB>PATH.
+    /// Also print every path removed (or that would be): rule, bytes and path, separated
+    /// by TABs.
     #[arg(long)]
     list: bool,
 
