@@ -12,6 +12,8 @@ pub const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// OCI image manifest.
 pub const IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image config.
+pub const IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Docker's image index (manifest list), which registries still serve.
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// Docker's image manifest (schema 2).
@@ -28,6 +30,7 @@ mod tests {
         assert_eq!(LAYER_GZIP, MediaType::ImageLayerGzip.to_string());
         assert_eq!(LAYER_ZSTD, MediaType::ImageLayerZstd.to_string());
         assert_eq!(IMAGE_INDEX, MediaType::ImageIndex.to_string());
+        assert_eq!(IMAGE_CONFIG, MediaType::ImageConfig.to_string());
         assert_eq!(IMAGE_MANIFEST, MediaType::ImageManifest.to_string());
     }
 }

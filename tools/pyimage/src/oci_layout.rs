@@ -1,11 +1,14 @@
-//! Reading a base image's OCI layout (`index.json` and `blobs/sha256/…`) to check that
-//! it is built for the platform an image is built for (`pyimage-meta check-base`).
+//! A base image's OCI layout (`index.json` and `blobs/sha256/…`): checking that it is
+//! built for the platform an image is built for (`pyimage-meta check-base`), and writing
+//! an empty one for an image without a base (`pyimage-meta empty-base`).
 //!
-//! `index.json` is an image index. With several manifests, the one whose `platform`
-//! matches is chosen; none or several matching is an error that lists the platforms
-//! present. An entry that is itself an index (OCI or Docker media type, or content with a
-//! `manifests` list) is followed the same way. The chosen manifest's config blob then
-//! has to name the same `os` and `architecture` (and variant, when one is asked for).
+//! The check reads what rules_oci's `oci_image` builds on: the first entry of
+//! `index.json` (rules_oci v2.2.6 oci/private/image.sh, `base_from`: `.manifests[0]`).
+//! That entry must be an image manifest whose config names the same `os` and
+//! `architecture` (and variant, when one is asked for). A multi-platform image (the entry
+//! is an index, by OCI or Docker media type or by content) is refused with the platforms
+//! it holds; so is a layout of several images whose first is for another platform, since
+//! rules_oci would silently build on it.
 //!
 //! Every document is parsed as JSON first (errors name the file, line and column), every
 //! digest is checked to be `sha256:` and 64 lowercase hex digits before it becomes a
@@ -23,10 +26,6 @@ use sha2::{Digest as _, Sha256};
 use crate::atomic::TempOutput;
 use crate::error::{Error, Result};
 use crate::media_type;
-
-/// Indexes nested deeper than this are refused (content addressing rules out cycles; a
-/// real base nests one level at most).
-const MAX_DEPTH: usize = 8;
 
 /// Manifests and configs are small; a larger blob is refused rather than read.
 const MAX_JSON_BLOB: u64 = 64 << 20;
@@ -113,25 +112,111 @@ pub fn check_base(dir: &Path, want: &Platform, label: &str) -> Result<BaseImage>
     let layout = Layout { dir, want, label };
     let index_path = dir.join("index.json");
     let bytes = read_limited(&index_path, None)?;
-    let mut document = Document::parse(index_path, bytes, "image index")?;
-    for _ in 0..MAX_DEPTH {
-        let index: ImageIndex =
-            serde_json::from_slice(&document.bytes).map_err(document.invalid())?;
-        let chosen = layout.choose(&document.path, index.manifests())?;
-        let blob = layout.blob(chosen, &document.path, "image manifest")?;
-        if layout.is_index(chosen, &blob) {
-            document = blob;
-            document.what = "image index";
-            continue;
-        }
-        return layout.check_manifest(chosen, blob);
+    let document = Document::parse(index_path, bytes, "image index")?;
+    let index: ImageIndex = serde_json::from_slice(&document.bytes).map_err(document.invalid())?;
+    let manifests = index.manifests();
+    let Some(first) = manifests.first() else {
+        return Err(Error::BadFile {
+            path: document.path,
+            message: "lists no manifests; use a base image layout that holds an image".to_string(),
+        });
+    };
+    let blob = layout.blob(first, &document.path, "image manifest")?;
+    if layout.is_index(first, &blob) {
+        let nested: ImageIndex = serde_json::from_slice(&blob.bytes).map_err(blob.invalid())?;
+        let arch = &want.architecture;
+        return Err(Error::Platform(format!(
+            "base of {label} is a multi-platform image ({}), and rules_oci's oci_image builds on a single image: use its {want} image (the `_{}_{arch}` repository that `oci.pull` creates for each of its platforms), or an `oci_image`",
+            nested.manifests().iter().map(describe).collect::<Vec<_>>().join(", "),
+            want.os,
+        )));
     }
-    Err(Error::BadFile {
-        path: document.path,
-        message: format!(
-            "nests image indexes more than {MAX_DEPTH} deep; use a base image with a plain index"
+    let others = match manifests.len() {
+        1 => String::new(),
+        n => format!(
+            " ({} lists {n} images: {}; rules_oci's oci_image builds on the first only, so put the {want} image first or give a layout holding only it)",
+            document.path.display(),
+            manifests.iter().map(describe).collect::<Vec<_>>().join(", "),
         ),
-    })
+    };
+    layout.check_manifest(first, blob, &others)
+}
+
+/// An index entry for messages: its platform, if it names one, and its digest.
+fn describe(d: &Descriptor) -> String {
+    match d.platform() {
+        Some(p) => format!("{} {}", Platform::from(p), d.digest()),
+        None => format!("{} (no platform given)", d.digest()),
+    }
+}
+
+/// The config of the empty image `empty-base` writes. Its fields and their order are
+/// those of the config rules_oci's `oci_image` starts from without a base (v2.2.6
+/// oci/private/image.sh, `base_from_scratch`), with the platform last, its keys sorted
+/// as Starlark's `json.encode` writes the platform there, so an image built on it is
+/// byte for byte the one built without a base.
+fn empty_config(platform: &Platform) -> String {
+    let text = |s: &str| Value::from(s).to_string();
+    let variant = platform
+        .variant
+        .as_deref()
+        .map_or(String::new(), |v| format!(r#","variant":{}"#, text(v)));
+    format!(
+        r#"{{"created":"1970-01-01T00:00:00Z","config":{{}},"history":[],"rootfs":{{"type":"layers","diff_ids":[]}},"architecture":{},"os":{}{variant}}}"#,
+        text(&platform.architecture),
+        text(&platform.os),
+    )
+}
+
+/// Writes an OCI layout holding one empty image for `platform` into the directory `out`
+/// (created if missing; it must hold nothing else): `oci-layout`, `index.json` and the
+/// image's manifest and config blobs. The same platform gives the same bytes.
+pub fn write_empty_base(out: &Path, platform: &Platform) -> Result<()> {
+    let cannot = |what: &Path| {
+        let what = what.display().to_string();
+        move |e| Error::io(format!("cannot write {what}"), e)
+    };
+    std::fs::create_dir_all(out).map_err(cannot(out))?;
+    let existing = std::fs::read_dir(out).map_err(cannot(out))?.count();
+    if existing != 0 {
+        return Err(Error::BadFile {
+            path: out.to_path_buf(),
+            message: "is not empty; give empty-base a new or empty directory".to_string(),
+        });
+    }
+    let blobs = out.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs).map_err(cannot(&blobs))?;
+    let put = |bytes: &[u8]| -> Result<(String, usize)> {
+        let hex = format!("{:x}", Sha256::digest(bytes));
+        let path = blobs.join(&hex);
+        std::fs::write(&path, bytes).map_err(cannot(&path))?;
+        Ok((format!("sha256:{hex}"), bytes.len()))
+    };
+    let (config_digest, config_size) = put(empty_config(platform).as_bytes())?;
+    // Key order as rules_oci writes a manifest without a base: the config's size before
+    // its digest.
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{config_size},"digest":"{config_digest}"}},"layers":[]}}"#,
+        media_type::IMAGE_MANIFEST,
+        media_type::IMAGE_CONFIG,
+    );
+    let (manifest_digest, manifest_size) = put(manifest.as_bytes())?;
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","digest":"{manifest_digest}","size":{manifest_size}}}]}}"#,
+        media_type::IMAGE_INDEX,
+        media_type::IMAGE_MANIFEST,
+    );
+    for (name, text) in [
+        (
+            "oci-layout",
+            r#"{"imageLayoutVersion":"1.0.0"}"#.to_string(),
+        ),
+        ("index.json", index),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(cannot(&path))?;
+    }
+    Ok(())
 }
 
 /// Writes `base.line()` to `out`, atomically.
@@ -217,56 +302,6 @@ struct Layout<'a> {
 }
 
 impl Layout<'_> {
-    /// The entry of an index to follow: its only entry, or the one entry whose platform
-    /// satisfies `want`.
-    fn choose<'d>(&self, index: &Path, manifests: &'d [Descriptor]) -> Result<&'d Descriptor> {
-        match manifests {
-            [] => {
-                return Err(Error::BadFile {
-                    path: index.to_path_buf(),
-                    message: "lists no manifests; use a base image layout that holds an image"
-                        .to_string(),
-                })
-            }
-            // A single-image layout: its platform, if any, is checked against the config.
-            [only] => return Ok(only),
-            _ => {}
-        }
-        let matching: Vec<&Descriptor> = manifests
-            .iter()
-            .filter(|d| {
-                d.platform()
-                    .as_ref()
-                    .is_some_and(|p| Platform::from(p).satisfies(self.want))
-            })
-            .collect();
-        let describe = |d: &Descriptor| match d.platform() {
-            Some(p) => format!("{} ({})", Platform::from(p), d.digest()),
-            None => format!("no platform ({})", d.digest()),
-        };
-        let want = self.want;
-        let arch = &want.architecture;
-        match matching.as_slice() {
-            [one] => Ok(one),
-            [] => Err(Error::Platform(format!(
-                "base of {} is a multi-platform image without {want}: {} lists {}; use the {want} image of it (the `_{}_{arch}` repository that `oci.pull` creates for each of its platforms), or set `platform` to one of these",
-                self.label,
-                index.display(),
-                manifests.iter().map(describe).collect::<Vec<_>>().join(", "),
-                want.os,
-            ))),
-            several => Err(Error::Platform(format!(
-                "base of {} has {} images for {want}: {} lists {}; use a base with one image for {want} (such as the `_{}_{arch}` repository of `oci.pull`){}",
-                self.label,
-                several.len(),
-                index.display(),
-                several.iter().map(|d| describe(d)).collect::<Vec<_>>().join(", "),
-                want.os,
-                if want.variant.is_none() { ", or name the variant" } else { "" },
-            ))),
-        }
-    }
-
     /// Reads and parses the blob `descriptor` names (`from` is the document naming it).
     fn blob(&self, descriptor: &Descriptor, from: &Path, what: &'static str) -> Result<Document> {
         let digest = descriptor.digest().to_string();
@@ -314,7 +349,12 @@ impl Layout<'_> {
     }
 
     /// Reads the manifest's config and compares its platform with `want`.
-    fn check_manifest(&self, descriptor: &Descriptor, manifest: Document) -> Result<BaseImage> {
+    fn check_manifest(
+        &self,
+        descriptor: &Descriptor,
+        manifest: Document,
+        others: &str,
+    ) -> Result<BaseImage> {
         let parsed: ImageManifest =
             serde_json::from_slice(&manifest.bytes).map_err(manifest.invalid())?;
         let config = self.blob(parsed.config(), &manifest.path, "image config")?;
@@ -333,7 +373,7 @@ impl Layout<'_> {
                 (platform.to_string(), want.to_string())
             };
             return Err(Error::Platform(format!(
-                "base of {} is {have} but `platform` builds for {wanted}: use a base image for {want}, or set `platform` to the base's",
+                "base of {} is {have} but `platform` builds for {wanted}: use a base image for {want}, or set `platform` to the base's{others}",
                 self.label,
             )));
         }

@@ -3,6 +3,7 @@
 //! The file has one `KEY VALUE` pair per line: the key runs up to the first space, the
 //! value is the rest of the line (a trailing carriage return is dropped). The value of
 //! the key asked for must be an OCI distribution tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+//! A version given on the command line (`--define=VERSION=...`) is held to the same rule.
 
 use std::io::Write;
 use std::path::Path;
@@ -77,6 +78,25 @@ pub fn version_tag_content(prefix: &str, value: Option<&str>) -> String {
     }
 }
 
+/// Checks a version given as `--define=NAME=VALUE` and writes the tag file `out`
+/// atomically; `define` is `NAME=VALUE`.
+pub fn write_defined_version_tag(define: &str, prefix: &str, out: &Path) -> Result<()> {
+    let (name, value) = define.split_once('=').unwrap_or((define, ""));
+    if !is_tag(value) {
+        return Err(Error::LayerSpec(format!(
+            "--define={name}={value}: {value:?} is not an OCI tag: a tag is 1 to {MAX_TAG} letters, digits, `_`, `.` and `-`, not starting with `.` or `-`; pass e.g. --define={name}=v1.2.3"
+        )));
+    }
+    write_tags(out, &version_tag_content(prefix, Some(value)))
+}
+
+fn write_tags(out: &Path, content: &str) -> Result<()> {
+    let (output, mut file) = TempOutput::create(out)?;
+    file.write_all(content.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
+    output.commit()
+}
+
 /// Reads `status`, looks `key` up and writes the tag file `out` atomically.
 pub fn write_version_tag(status: &Path, key: &str, prefix: &str, out: &Path) -> Result<()> {
     if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -98,10 +118,7 @@ pub fn write_version_tag(status: &Path, key: &str, prefix: &str, out: &Path) -> 
         message: "is not UTF-8 text; make the workspace status command print UTF-8".to_string(),
     })?;
     let value = status_value(status, &text, key)?;
-    let (output, mut file) = TempOutput::create(out)?;
-    file.write_all(version_tag_content(prefix, value).as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
-    output.commit()
+    write_tags(out, &version_tag_content(prefix, value))
 }
 
 #[cfg(test)]

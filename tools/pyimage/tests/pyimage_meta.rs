@@ -167,18 +167,17 @@ fn out_dir(root: &Path) -> PathBuf {
 }
 
 #[test]
-fn chooses_the_manifest_for_the_platform() {
+fn several_images_the_first_decides() {
+    // rules_oci builds on the first entry of index.json, so that is the one checked.
     let root = scratch("meta-multi");
     let layout = Layout::new(&root);
     let amd64 = layout.image("amd64", None);
     let arm64 = layout.image("arm64", Some("v8"));
-    let s390x = layout.image("s390x", None);
     let attestation = layout.manifest(&layout.blob(CONFIG, b"{}"));
     layout.write_index(&[
-        (s390x, Some("linux/s390x")),
-        (arm64.clone(), Some("linux/arm64/v8")),
-        (attestation, Some("unknown/unknown")),
         (amd64.clone(), Some("linux/amd64")),
+        (arm64.clone(), Some("linux/arm64/v8")),
+        (attestation.clone(), Some("unknown/unknown")),
     ]);
     let out = out_dir(&root);
     assert_ok(&layout.check(&out, "amd64", &[]));
@@ -186,84 +185,44 @@ fn chooses_the_manifest_for_the_platform() {
         fs::read_to_string(&out).unwrap(),
         format!("linux/amd64 {}\n", amd64.1)
     );
-    assert_ok(&layout.check(&out, "arm64", &[]));
-    assert_eq!(
-        fs::read_to_string(&out).unwrap(),
-        format!("linux/arm64/v8 {}\n", arm64.1)
-    );
-    assert_ok(&layout.check(&out, "arm64", &["--variant", "v8"]));
-    assert_eq!(
-        fs::read_to_string(&out).unwrap(),
-        format!("linux/arm64/v8 {}\n", arm64.1)
-    );
     assert_eq!(dir_names(out.parent().unwrap()), ["base.check"]);
-
-    // A variant the base does not have.
     fs::remove_file(&out).unwrap();
-    fails(
-        &layout.check(&out, "arm64", &["--variant", "v9"]),
-        &out,
-        &["linux/arm64/v9", "linux/arm64/v8", "linux/amd64"],
-    );
-}
-
-#[test]
-fn no_manifest_for_the_platform() {
-    let root = scratch("meta-none");
-    let layout = Layout::new(&root);
-    let arm64 = layout.image("arm64", None);
-    let s390x = layout.image("s390x", None);
-    let bare = layout.image("amd64", None);
-    layout.write_index(&[
-        (arm64.clone(), Some("linux/arm64/v8")),
-        (s390x, Some("linux/s390x")),
-        (bare.clone(), None),
-    ]);
-    let out = out_dir(&root);
     let index = layout.dir.join("index.json").display().to_string();
+    // A matching image that is not first would not be used: refused, saying why.
+    fails(
+        &layout.check(&out, "arm64", &[]),
+        &out,
+        &[
+            "base of //app:image is amd64 but `platform` builds for arm64",
+            &format!("{index} lists 3 images"),
+            &format!("linux/arm64/v8 {}", arm64.1),
+            &format!("unknown/unknown {}", attestation.1),
+            "builds on the first only",
+        ],
+    );
+    // An entry without a platform is described as such.
+    layout.write_index(&[(arm64.clone(), None), (amd64.clone(), Some("linux/amd64"))]);
     fails(
         &layout.check(&out, "amd64", &[]),
         &out,
         &[
-            LABEL,
-            "multi-platform",
-            "without linux/amd64",
-            &index,
-            &format!("linux/arm64/v8 ({})", arm64.1),
-            "linux/s390x",
-            &format!("no platform ({})", bare.1),
-            "`_linux_amd64` repository",
-            "oci.pull",
+            &format!("{} (no platform given)", arm64.1),
+            "lists 2 images",
         ],
     );
-}
-
-#[test]
-fn two_manifests_for_the_platform() {
-    let root = scratch("meta-two");
-    let layout = Layout::new(&root);
-    let a = layout.image("amd64", None);
-    let b = layout.image("amd64", Some("v3"));
-    layout.write_index(&[
-        (a.clone(), Some("linux/amd64")),
-        (b.clone(), Some("linux/amd64/v3")),
-    ]);
-    let out = out_dir(&root);
+    // A variant the first image does not have.
+    layout.write_index(&[(arm64.clone(), Some("linux/arm64/v8"))]);
+    assert_ok(&layout.check(&out, "arm64", &["--variant", "v8"]));
+    fs::remove_file(&out).unwrap();
     fails(
-        &layout.check(&out, "amd64", &[]),
+        &layout.check(&out, "arm64", &["--variant", "v9"]),
         &out,
-        &[LABEL, "2 images for linux/amd64", &a.1, &b.1, "variant"],
-    );
-    // Naming the variant picks one.
-    assert_ok(&layout.check(&out, "amd64", &["--variant", "v3"]));
-    assert_eq!(
-        fs::read_to_string(&out).unwrap(),
-        format!("linux/amd64/v3 {}\n", b.1)
+        &["linux/arm64/v8", "linux/arm64/v9"],
     );
 }
 
 #[test]
-fn follows_a_nested_index() {
+fn multi_platform_index_is_refused() {
     let root = scratch("meta-nested");
     let layout = Layout::new(&root);
     let amd64 = layout.image("amd64", None);
@@ -277,36 +236,137 @@ fn follows_a_nested_index() {
     for media_type in [INDEX, DOCKER_LIST, "application/octet-stream"] {
         let nested = layout.blob(media_type, Layout::index_json(&entries).as_bytes());
         layout.write_index(&[(nested, None)]);
-        assert_ok(&layout.check(&out, "arm64", &[]));
-        assert_eq!(
-            fs::read_to_string(&out).unwrap(),
-            format!("linux/arm64 {}\n", arm64.1),
-            "{media_type}"
+        fails(
+            &layout.check(&out, "arm64", &[]),
+            &out,
+            &[
+                LABEL,
+                "is a multi-platform image",
+                &format!("linux/amd64 {}", amd64.1),
+                &format!("linux/arm64 {}", arm64.1),
+                "`_linux_arm64` repository",
+                "oci.pull",
+            ],
         );
     }
-    // Two levels deep.
-    let inner = layout.blob(INDEX, Layout::index_json(&entries[..1]).as_bytes());
-    let inner2 = layout.blob(
-        INDEX,
-        Layout::index_json(&[(layout.image("s390x", None), Some("linux/s390x"))]).as_bytes(),
-    );
-    let outer = layout.blob(
-        INDEX,
-        Layout::index_json(&[(inner, Some("linux/amd64")), (inner2, Some("linux/s390x"))])
-            .as_bytes(),
-    );
-    layout.write_index(&[(outer, None)]);
-    assert_ok(&layout.check(&out, "amd64", &[]));
-    assert_eq!(
-        fs::read_to_string(&out).unwrap(),
-        format!("linux/amd64 {}\n", amd64.1)
-    );
+}
+
+fn empty_base(root: &Path, arch: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let out = root.join(format!("empty-{arch}"));
+    let mut args = vec![
+        "empty-base",
+        "--os",
+        "linux",
+        "--architecture",
+        arch,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    (meta(&args), out)
+}
+
+#[test]
+fn empty_base_is_an_image_of_no_layers_for_the_platform() {
+    let root = scratch("meta-empty");
+    let (result, layout) = empty_base(&root, "arm", &["--variant", "v7"]);
+    assert_ok(&result);
+    // Read back with Python's json: every blob named by its SHA-256, the config's
+    // platform, no layers, and the fields rules_oci starts an image without base from.
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import hashlib, json, os, sys
+root = sys.argv[1]
+def blob(d):
+    data = open(os.path.join(root, "blobs", *d["digest"].split(":")), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == d["digest"].split(":")[1], d
+    assert len(data) == d["size"], d
+    return json.loads(data)
+assert json.load(open(os.path.join(root, "oci-layout"))) == {"imageLayoutVersion": "1.0.0"}
+index = json.load(open(os.path.join(root, "index.json")))
+assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+[entry] = index["manifests"]
+manifest = blob(entry)
+assert manifest["layers"] == [] and manifest["mediaType"] == entry["mediaType"], manifest
+config = blob(manifest["config"])
+assert list(config) == ["created", "config", "history", "rootfs", "architecture", "os", "variant"], list(config)
+assert (config["os"], config["architecture"], config["variant"]) == ("linux", "arm", "v7"), config
+assert config["rootfs"] == {"type": "layers", "diff_ids": []} and config["history"] == [], config
+print("ok")
+"#,
+        )
+        .arg(&layout)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    // The check reads it as what it is.
+    let out = out_dir(&root);
+    let platform = ["--architecture", "arm", "--variant", "v7"];
+    let layout_arg = layout.to_str().unwrap().to_string();
+    let out_arg = out.to_str().unwrap().to_string();
+    let args = |arch: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<String> = ["check-base", "--layout", &layout_arg, "--os", "linux"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(arch.iter().map(|s| s.to_string()));
+        a.extend(
+            ["--label", LABEL, "--out", &out_arg]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        a
+    };
+    let meta_s = |a: Vec<String>| meta(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ok(&meta_s(args(&platform)));
     fs::remove_file(&out).unwrap();
     fails(
-        &layout.check(&out, "arm64", &[]),
+        &meta_s(args(&["--architecture", "amd64"])),
         &out,
-        &["without linux/arm64", "linux/amd64", "linux/s390x"],
+        &["is arm but `platform` builds for amd64"],
     );
+    // Same platform, same bytes; another platform, another image.
+    let again = scratch("meta-empty-again");
+    let (result, second) = empty_base(&again, "arm", &["--variant", "v7"]);
+    assert_ok(&result);
+    assert_eq!(tree_digest(&layout), tree_digest(&second));
+    let (result, amd64) = empty_base(&again, "amd64", &[]);
+    assert_ok(&result);
+    assert_ne!(
+        fs::read(layout.join("index.json")).unwrap(),
+        fs::read(amd64.join("index.json")).unwrap()
+    );
+    // A directory that holds something already is refused.
+    let (result, _) = empty_base(&again, "amd64", &[]);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(
+        stderr(&result).contains("is not empty"),
+        "{}",
+        stderr(&result)
+    );
+}
+
+/// Every file under `dir` with its content, sorted.
+fn tree_digest(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
@@ -393,8 +453,8 @@ fn pretty_printed_and_compact_json_read_the_same() {
         (
             &pretty_amd,
             pretty(&Layout::index_json(&[
-                (compact_arm.clone(), Some("linux/arm64")),
                 (pretty_amd.clone(), Some("linux/amd64")),
+                (compact_arm.clone(), Some("linux/arm64")),
             ])),
         ),
     ] {
@@ -463,7 +523,8 @@ fn missing_and_damaged_blobs() {
         &out,
         &[&manifest.display().to_string(), &hex, "does not exist"],
     );
-    // The other platform is unaffected.
+    // Another image is unaffected.
+    layout.write_index(&[(arm64.clone(), Some("linux/arm64"))]);
     assert_ok(&layout.check(&out, "arm64", &[]));
 
     // No index.json at all.
@@ -569,10 +630,27 @@ fn check_base_flags() {
     let layout = Layout::new(&root);
     layout.write_index(&[(layout.image("amd64", None), None)]);
     let out = out_dir(&root);
-    // Only the platforms the rules build for.
-    let result = layout.check(&out, "s390x", &[]);
+    // Only the operating systems the rules build for.
+    let mut args: Vec<String> = ["check-base", "--layout", layout.dir.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(
+        [
+            "--os",
+            "windows",
+            "--architecture",
+            "amd64",
+            "--label",
+            LABEL,
+            "--out",
+        ]
+        .map(String::from),
+    );
+    args.push(out.display().to_string());
+    let result = meta(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
-    assert!(stderr(&result).contains("amd64"), "{}", stderr(&result));
+    assert!(stderr(&result).contains("linux"), "{}", stderr(&result));
     assert!(!out.exists());
     // Through a parameter file, as Bazel may pass them.
     let params = root.join("params");
@@ -686,4 +764,54 @@ fn version_tag_refuses_values_that_are_not_tags() {
         out.to_str().unwrap(),
     ]);
     fails(&result, &out, &["nope.txt"]);
+}
+
+#[test]
+fn version_tag_from_a_define_is_held_to_the_same_rule() {
+    let root = scratch("meta-tag-define");
+    fs::create_dir_all(root.join("out")).unwrap();
+    let out = root.join("out/tags.txt");
+    let run = |define: &str| {
+        meta(&[
+            "version-tag",
+            "--define",
+            define,
+            "--prefix",
+            "latest\n",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    assert_ok(&run("VERSION=v1.2.3"));
+    assert_eq!(fs::read_to_string(&out).unwrap(), "latest\nv1.2.3\n");
+    fs::remove_file(&out).unwrap();
+    for bad in ["VERSION=v1 beta", "VERSION=", "VERSION=-rc"] {
+        let value = bad.split_once('=').unwrap().1;
+        fails(
+            &run(bad),
+            &out,
+            &[
+                &format!("--define={bad}: {value:?} is not an OCI tag"),
+                "--define=VERSION=v1.2.3",
+            ],
+        );
+    }
+    // One source only.
+    let status = root.join("stable-status.txt");
+    fs::write(&status, "STABLE_VERSION v2\n").unwrap();
+    let both = meta(&[
+        "version-tag",
+        "--define",
+        "VERSION=v1",
+        "--status",
+        status.to_str().unwrap(),
+        "--key",
+        "STABLE_VERSION",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+    let neither = meta(&["version-tag", "--out", out.to_str().unwrap()]);
+    assert_eq!(neither.status.code(), Some(2), "{}", stderr(&neither));
+    assert!(!out.exists());
 }

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pyimage::oci_layout::{check_base, write_base_check, Platform};
-use pyimage::status::write_version_tag;
+use pyimage::oci_layout::{check_base, write_base_check, write_empty_base, Platform};
+use pyimage::status::{write_defined_version_tag, write_version_tag};
 
-/// Read what the image rules need from a base image's OCI layout and from Bazel's
-/// workspace status file.
+/// Read and write what the image rules need besides layers: a base image's platform, an
+/// empty base image, the version tag.
 ///
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
@@ -32,8 +32,8 @@ enum Command {
         #[arg(long, value_name = "OS", value_parser = ["linux"])]
         os: String,
 
-        /// The CPU architecture being built for.
-        #[arg(long, value_name = "ARCH", value_parser = ["amd64", "arm64"])]
+        /// The CPU architecture being built for, as OCI names it (amd64, arm64, arm, 386, ...).
+        #[arg(long, value_name = "ARCH")]
         architecture: String,
 
         /// The architecture variant (such as `v8`); any variant matches when not given.
@@ -49,16 +49,41 @@ enum Command {
         out: PathBuf,
     },
 
-    /// Write the version tag from Bazel's workspace status file: TEXT, then KEY's value and
-    /// a newline if the file has it.
+    /// Write an OCI layout holding one empty image (no layers) for a platform, to build
+    /// an image without a base on.
+    EmptyBase {
+        /// The operating system.
+        #[arg(long, value_name = "OS", value_parser = ["linux"])]
+        os: String,
+
+        /// The CPU architecture, as OCI names it (amd64, arm64, arm, 386, ...).
+        #[arg(long, value_name = "ARCH")]
+        architecture: String,
+
+        /// The architecture variant (such as `v7` for arm).
+        #[arg(long, value_name = "V")]
+        variant: Option<String>,
+
+        /// The layout directory to write (new or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+
+    /// Write the version tag file: TEXT, then the version and a newline if there is one.
+    /// The version is an OCI tag from `--define` or from Bazel's workspace status file.
+    #[command(group = clap::ArgGroup::new("source").required(true).args(["define", "status"]))]
     VersionTag {
+        /// The version given on Bazel's command line, as `NAME=VALUE` (for messages).
+        #[arg(long, value_name = "NAME=VALUE", conflicts_with_all = ["status", "key"])]
+        define: Option<String>,
+
         /// The workspace status file (lines `KEY VALUE`).
-        #[arg(long, value_name = "FILE")]
-        status: PathBuf,
+        #[arg(long, value_name = "FILE", requires = "key")]
+        status: Option<PathBuf>,
 
         /// The key that holds the version, such as STABLE_VERSION.
         #[arg(long, value_name = "KEY")]
-        key: String,
+        key: Option<String>,
 
         /// Where the tags go.
         #[arg(long, value_name = "FILE")]
@@ -90,12 +115,30 @@ fn run() -> anyhow::Result<()> {
             let base = check_base(&layout, &want, &label)?;
             write_base_check(&out, &base)?;
         }
+        Command::EmptyBase {
+            os,
+            architecture,
+            variant,
+            out,
+        } => write_empty_base(
+            &out,
+            &Platform {
+                os,
+                architecture,
+                variant,
+            },
+        )?,
         Command::VersionTag {
+            define,
             status,
             key,
             out,
             prefix,
-        } => write_version_tag(&status, &key, &prefix, &out)?,
+        } => match (define, status, key) {
+            (Some(define), _, _) => write_defined_version_tag(&define, &prefix, &out)?,
+            (None, Some(status), Some(key)) => write_version_tag(&status, &key, &prefix, &out)?,
+            _ => unreachable!("clap requires --define or --status with --key"),
+        },
     }
     Ok(())
 }
