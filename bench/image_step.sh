@@ -13,10 +13,10 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-# shellcheck source=e2e/testbed/common.sh
-. "$REPO/e2e/testbed/common.sh"
-# shellcheck source=e2e/lib.sh
-. "$REPO/e2e/lib.sh"
+# shellcheck source=dev/testbed/common.sh
+. "$REPO/dev/testbed/common.sh"
+# shellcheck source=dev/suites/lib.sh
+. "$REPO/dev/suites/lib.sh"
 e2e_workdir "$(mktemp -d "$REPO/.bench.XXXXXX")"
 RUNS=${1:-5}
 shift || true
@@ -57,7 +57,7 @@ printf '%-40s %12s %14s %12s\n' "rules_oci" "build (s)" "OCIImage (s)" "descript
 declare -A image_median
 for rc in "$@"; do
     measure "$rc" >"$WORK/runs.txt"
-    name=$([ "$rc" = - ] && echo "stand-in (e2e/rules_oci)" || basename "$rc")
+    name=$([ "$rc" = - ] && echo "stand-in (dev/rules_oci)" || basename "$rc")
     b=$(cut -d' ' -f1 "$WORK/runs.txt" | median)
     o=$(cut -d' ' -f2 "$WORK/runs.txt" | median)
     d=$(cut -d' ' -f3 "$WORK/runs.txt" | median)

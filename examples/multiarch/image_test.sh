@@ -21,7 +21,7 @@ WORK=${TEST_TMPDIR:-$(mktemp -d)}/multiarch
 rm -rf "$WORK" && mkdir -p "$WORK"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for tool in skopeo umoci file python3 curl qemu-aarch64 docker-registry; do
-    command -v "$tool" >/dev/null || fail "$tool not found; e2e/testbed/provision.sh installs it (qemu-aarch64: Debian's qemu-user)"
+    command -v "$tool" >/dev/null || fail "$tool not found; dev/testbed/provision.sh installs it (qemu-aarch64: Debian's qemu-user)"
 done
 declare -A CPU=([amd64]=x86_64 [arm64]=aarch64)
 declare -A FILE_SAYS=([amd64]="x86-64" [arm64]="ARM aarch64")

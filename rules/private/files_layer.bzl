@@ -1,6 +1,6 @@
 """files_layer: put individual files at chosen paths of an image, as one layer."""
 
-load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action")
+load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "layer_options")
 
 _DOC = """One deterministic layer holding files at the paths you choose.
 
@@ -24,7 +24,7 @@ def _files_layer_impl(ctx):
         if len(files) != 1:
             fail("files: {} provides {} files; each key must be exactly one file (use a filegroup of one, or list the file itself)".format(target.label, len(files)))
         if not dest.startswith("/"):
-            fail("files: the image path '{}' of {} must be absolute, e.g. '/etc/{}'".format(dest, target.label, dest))
+            fail("files: the image path '{}' of {} must be absolute, e.g. '/{}'".format(dest, target.label, dest))
         lines.append("file\t{}\t{}".format(dest, files[0].path))
         inputs.append(files[0])
     manifest = ctx.actions.declare_file(ctx.label.name + "/manifest")
@@ -35,7 +35,7 @@ def _files_layer_impl(ctx):
         ctx.label.name,
         manifest,
         depset(inputs),
-        "none",
+        layer_options(ctx.attr),
     )
     return [
         DefaultInfo(files = depset([layer.blob])),
@@ -52,8 +52,6 @@ files_layer = rule(
             mandatory = True,
             allow_files = True,
         ),
-        strip = attr.bool(default = False, doc = "Unused; files are taken as they are."),
-        strip_debug = attr.bool(default = False, doc = "Unused; files are taken as they are."),
     ),
     toolchains = [TOOLS_TOOLCHAIN],
 )

@@ -1,15 +1,11 @@
 """py_image, py_image_index: a py_binary as a layered OCI image (or one per platform) with load and push targets."""
 
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
+load(":base.bzl", "empty_base")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_pattern")
 load(":version.bzl", "repository_from_define", "version_tag")
-
-_ARCHITECTURES = {
-    "linux_amd64": "amd64",
-    "linux_arm64": "arm64",
-}
 
 def py_image(
         name,
@@ -21,6 +17,9 @@ def py_image(
         group_targets = None,
         split_deps = False,
         compression = "gzip",
+        compression_level = -1,
+        hardlink_duplicates = True,
+        mtime = 0,
         strip = True,
         strip_debug = False,
         root = "/app",
@@ -80,7 +79,9 @@ def py_image(
         name: name of the `oci_image` target.
         binary: the `py_binary` (or any executable with runfiles).
         base: an `oci_image` or pulled image to build on. Without one, the image
-            starts empty (`os`/`architecture` from `platform`).
+            starts empty, its `os`, `architecture` and `variant` from the
+            platform's constraints (Linux on x86_64, aarch64, armv7, i386,
+            x86_32, ppc64le, riscv64 or s390x).
         extra_layers: more layer tars (e.g. a [files_layer](#files_layer) with CA
             certificates), placed between the base and the python layer.
         platform: platform to build the binary for; default linux/amd64
@@ -91,6 +92,11 @@ def py_image(
             groups named by label; see py_image_layers.
         split_deps: one layer per external repository.
         compression: `gzip` (default), `zstd` or `none`.
+        compression_level: compression level; -1 uses the tool's default
+            (gzip 5, zstd 3).
+        hardlink_duplicates: store files with identical content and mode once
+            per layer, the others as hard links to it.
+        mtime: modification time of every entry, in seconds since the epoch.
         strip: strip tests, caches and headers from the python and deps layers.
         strip_debug: also remove ELF debug sections from the python and deps layers.
         root: directory of the binary and its runfiles in the image.
@@ -134,6 +140,9 @@ def py_image(
         group_targets = group_targets or {},
         split_deps = split_deps,
         compression = compression,
+        compression_level = compression_level,
+        hardlink_duplicates = hardlink_duplicates,
+        mtime = mtime,
         strip = strip,
         strip_debug = strip_debug,
         root = root,
@@ -151,11 +160,14 @@ def py_image(
             tags = internal_tags,
         )
     if base == None:
-        platform_name = Label(platform).name if platform else "linux_amd64"
-        if platform_name not in _ARCHITECTURES:
-            fail("py_image {}: without `base`, `platform` must be one of {}; or give a `base` image".format(name, ", ".join(_ARCHITECTURES.keys())))
-        kwargs["os"] = "linux"
-        kwargs["architecture"] = _ARCHITECTURES[platform_name]
+        # An empty image whose os and architecture come from the platform's
+        # constraints, so any Linux platform with a known CPU works.
+        base = name + "_base"
+        empty_base(
+            name = base,
+            tags = internal_tags,
+            **({"platform": platform} if platform else {})
+        )
     oci_image(
         name = name,
         base = base,

@@ -28,43 +28,62 @@ COMMON_ATTRS = {
     ),
 }
 
-def layer_action(ctx, tools, layer, manifest, inputs, profile):
-    """Runs layer-splitter for one layer.
-
-    Reads `compression`, `compression_level`, `hardlink_duplicates`, `mtime`,
-    `owner`, `strip` and `strip_debug` from ctx.attr (every layer rule has them).
+def layer_options(attr, strip = False, strip_debug = False):
+    """How every layer of a rule is written: its COMMON_ATTRS and its strip settings.
 
     Args:
-        ctx: the rule context.
+        attr: `ctx.attr` of a rule whose attributes include COMMON_ATTRS.
+        strip: apply the layer's strip profile.
+        strip_debug: also remove ELF debug sections (only with `strip`).
+
+    Returns:
+        struct for layer_action.
+    """
+    return struct(
+        compression = attr.compression,
+        level = attr.compression_level,
+        hardlink_duplicates = attr.hardlink_duplicates,
+        mtime = attr.mtime,
+        owner = attr.owner,
+        strip = strip,
+        strip_debug = strip and strip_debug,
+    )
+
+def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none"):
+    """Runs layer-splitter for one layer.
+
+    Args:
+        ctx: the rule context (for its actions and its name, which prefixes the outputs).
         tools: PyImageToolsInfo.
         layer: layer name; also names the outputs.
         manifest: the layer-splitter manifest File.
         inputs: depset of the files the manifest names.
-        profile: strip profile: "python", "site-packages" or "none".
+        options: struct from layer_options.
+        profile: strip profile when `options.strip`: "python", "site-packages" or "none".
 
     Returns:
         struct(name, blob, descriptor, report).
     """
-    blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, EXTENSIONS[ctx.attr.compression]))
+    blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, EXTENSIONS[options.compression]))
     descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
     report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
     args = ctx.actions.args()
     args.add("--manifest", manifest)
-    args.add("--default-layer", layer)
-    args.add("--output", "{}={}".format(layer, blob.path))
-    args.add("--descriptor", "{}={}".format(layer, descriptor.path))
+    args.add("--name", layer)
+    args.add("--output", blob)
+    args.add("--descriptor", descriptor)
     args.add("--report", report)
-    args.add("--compression", ctx.attr.compression)
-    if ctx.attr.compression_level >= 0:
-        args.add("--level", str(ctx.attr.compression_level))
-    args.add("--mtime", str(ctx.attr.mtime))
-    args.add("--owner", ctx.attr.owner)
+    args.add("--compression", options.compression)
+    if options.level >= 0:
+        args.add("--level", str(options.level))
+    args.add("--mtime", str(options.mtime))
+    args.add("--owner", options.owner)
     args.add("--allow-empty")
-    if ctx.attr.hardlink_duplicates:
+    if options.hardlink_duplicates:
         args.add("--hardlink-duplicates")
-    if ctx.attr.strip and profile != "none":
+    if options.strip and profile != "none":
         args.add("--strip-profile", profile)
-        if ctx.attr.strip_debug:
+        if options.strip_debug:
             args.add("--strip-debug")
     ctx.actions.run(
         executable = tools.layer_splitter,

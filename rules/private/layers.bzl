@@ -1,8 +1,10 @@
 """py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
 
-load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action")
+load(":base.bzl", "check_base")
+load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "layer_options")
 load(":oci_files.bzl", "list_file_content")
 load(":partition.bzl", "assign_repos", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
+load(":platform.bzl", "PLATFORM_ATTRS")
 load(":transition.bzl", "platform_transition")
 
 PyImageLayersInfo = provider(
@@ -103,8 +105,6 @@ _ATTRS = {
         doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
         default = False,
     ),
-    "_aarch64": attr.label(default = "@platforms//cpu:aarch64"),
-    "_x86_64": attr.label(default = "@platforms//cpu:x86_64"),
     "_allowlist_function_transition": attr.label(
         default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
     ),
@@ -164,45 +164,6 @@ def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
     ctx.actions.write(manifest, args)
     return manifest
 
-_CHECK_BASE = """
-set -eu
-base=$1 want=$2 label=$3 out=$4
-flat() { tr -d ' \\n\\t' < "$1"; }
-blob() { echo "$base/blobs/sha256/${1#sha256:}"; }
-digest=$(flat "$base/index.json" | grep -o '"digest":"sha256:[0-9a-f]*"' | head -n1 | cut -d'"' -f4)
-manifest=$(blob "$digest")
-if flat "$manifest" | grep -q '"manifests":'; then
-    echo "error: base of $label is a multi-platform index; pick the linux/$want image (e.g. the _linux_$want repository of oci.pull)" >&2
-    exit 1
-fi
-config=$(flat "$manifest" | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]*')
-arch=$(flat "$(blob "$config")" | grep -o '"architecture":"[^"]*"' | cut -d'"' -f4)
-if [ "$arch" != "$want" ]; then
-    echo "error: base of $label is $arch but \\`platform\\` builds for $want: use a base image for linux/$want, or set \\`platform\\` to the base's" >&2
-    exit 1
-fi
-echo "$arch" > "$out"
-"""
-
-def _check_base(ctx):
-    """A validation action: the base image's architecture matches the platform."""
-    if ctx.target_platform_has_constraint(ctx.attr._aarch64[platform_common.ConstraintValueInfo]):
-        want = "arm64"
-    elif ctx.target_platform_has_constraint(ctx.attr._x86_64[platform_common.ConstraintValueInfo]):
-        want = "amd64"
-    else:
-        return []
-    out = ctx.actions.declare_file(ctx.label.name + ".base_check")
-    ctx.actions.run_shell(
-        command = _CHECK_BASE,
-        arguments = [ctx.file.base.path, want, str(ctx.label).removeprefix("@@"), out.path],
-        inputs = [ctx.file.base],
-        outputs = [out],
-        mnemonic = "PyImageBaseCheck",
-        progress_message = "Checking the base platform of %{label}",
-    )
-    return [out]
-
 _PICK_ENTRYPOINT = """
 set -eu
 launcher=$1 with_interpreter=$2 launcher_only=$3 out=$4
@@ -261,8 +222,6 @@ def _py_image_layers_impl(ctx):
     if executable == None:
         fail("binary: {} is not executable; give a py_binary (or any executable rule) as `binary`".format(binary.label))
     runfiles = default_info.default_runfiles
-    if runfiles == None:
-        fail("binary: {} has no runfiles; give a py_binary (or an executable with runfiles) as `binary`".format(binary.label))
 
     tools = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage
     workspace_name = ctx.workspace_name
@@ -366,6 +325,7 @@ def _py_image_layers_impl(ctx):
             app.lines.append("{}\t{}/{}\t{}".format(_kind(target), runfiles_dir, path, target.path))
             app_inputs.append(target)
 
+    options = layer_options(ctx.attr, strip = ctx.attr.strip, strip_debug = ctx.attr.strip_debug)
     layers = []
     for name in order:
         content = contents[name]
@@ -375,7 +335,7 @@ def _py_image_layers_impl(ctx):
         manifest = _write_manifest(ctx, name, content, runfiles_dir, workspace_name)
         inputs = depset(files + (app_inputs if name == "app" else []))
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
-        layers.append(layer_action(ctx, tools, name, manifest, inputs, profile))
+        layers.append(layer_action(ctx, tools, name, manifest, inputs, options, profile))
 
     entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
 
@@ -399,7 +359,7 @@ def _py_image_layers_impl(ctx):
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
             report = depset([report]),
-            _validation = depset(_check_base(ctx) if ctx.file.base else []),
+            _validation = depset(check_base(ctx, tools, ctx.file.base) if ctx.file.base else []),
         ),
         PyImageLayersInfo(
             layers = layers,
@@ -412,7 +372,7 @@ def _py_image_layers_impl(ctx):
 py_image_layers = rule(
     implementation = _py_image_layers_impl,
     doc = _DOC,
-    attrs = dict(_ATTRS, **COMMON_ATTRS),
+    attrs = dict(_ATTRS, **dict(COMMON_ATTRS, **PLATFORM_ATTRS)),
     # The whole rule moves to the image's platform, so the Python toolchain it
     # resolves is the one the binary was built with.
     cfg = platform_transition,

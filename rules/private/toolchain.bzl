@@ -1,10 +1,10 @@
 """The toolchain that provides rules_pyimage's Rust tools."""
 
 PyImageToolsInfo = provider(
-    doc = "The layer-splitter and stripper executables used by py_image_layers.",
+    doc = "The executables the rules run: layer-splitter writes layers, pyimage-meta reads and writes image metadata (base check, empty base, version tag).",
     fields = {
         "layer_splitter": "FilesToRunProvider of the layer-splitter binary.",
-        "stripper": "FilesToRunProvider of the stripper binary.",
+        "meta": "FilesToRunProvider of the pyimage-meta binary.",
     },
 )
 
@@ -17,7 +17,7 @@ binaries instead, declare your own and register it first:
 pyimage_toolchain(
     name = "prebuilt_tools",
     layer_splitter = "@my_prebuilt//:layer-splitter",
-    stripper = "@my_prebuilt//:stripper",
+    meta = "@my_prebuilt//:pyimage-meta",
 )
 
 toolchain(
@@ -32,7 +32,7 @@ def _pyimage_toolchain_impl(ctx):
     return [platform_common.ToolchainInfo(
         pyimage = PyImageToolsInfo(
             layer_splitter = ctx.attr.layer_splitter[DefaultInfo].files_to_run,
-            stripper = ctx.attr.stripper[DefaultInfo].files_to_run,
+            meta = ctx.attr.meta[DefaultInfo].files_to_run,
         ),
     )]
 
@@ -46,8 +46,8 @@ pyimage_toolchain = rule(
             executable = True,
             cfg = "exec",
         ),
-        "stripper": attr.label(
-            doc = "The stripper executable.",
+        "meta": attr.label(
+            doc = "The pyimage-meta executable.",
             mandatory = True,
             executable = True,
             cfg = "exec",

@@ -1,5 +1,6 @@
 """Files holding the version tag and the repository of a push, from --define or stamping."""
 
+load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
 load(":oci_files.bzl", "list_file_content")
 
 _DOC = """Writes the tags for `push_<registry>_tag` (and `push_<registry>`) targets.
@@ -16,21 +17,26 @@ set it; `bazel build //...` works.
 def _version_tag_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".txt")
     version = ctx.var.get(ctx.attr.define, "")
+    args = ctx.actions.args()
+    args.add("version-tag")
     if version:
-        ctx.actions.write(out, list_file_content(ctx.attr.fixed_tags + [version]))
-        return [DefaultInfo(files = depset([out]))]
-    ctx.actions.run_shell(
-        command = """
-set -eu
-v=$(awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
-printf '%s' "$4" > "$3"
-if [ -n "$v" ]; then printf '%s\\n' "$v" >> "$3"; fi
-""",
-        arguments = [ctx.info_file.path, ctx.attr.status_key, out.path, list_file_content(ctx.attr.fixed_tags)],
-        inputs = [ctx.info_file],
+        # Checked as a tag by the tool, as a status value is.
+        args.add("--define", "{}={}".format(ctx.attr.define, version))
+        inputs = []
+    else:
+        args.add("--status", ctx.info_file)
+        args.add("--key", ctx.attr.status_key)
+        inputs = [ctx.info_file]
+    args.add("--prefix", list_file_content(ctx.attr.fixed_tags))
+    args.add("--out", out)
+    ctx.actions.run(
+        executable = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage.meta,
+        arguments = [args],
+        inputs = inputs,
         outputs = [out],
         mnemonic = "PyImageVersionTag",
         progress_message = "Reading the version tag for %{label}",
+        toolchain = TOOLS_TOOLCHAIN,
     )
     return [DefaultInfo(files = depset([out]))]
 
@@ -42,6 +48,7 @@ version_tag = rule(
         "fixed_tags": attr.string_list(doc = "Tags written before the version, whether or not one is set (e.g. `latest`)."),
         "status_key": attr.string(default = "STABLE_VERSION", doc = "Workspace status key that holds the version."),
     },
+    toolchains = [TOOLS_TOOLCHAIN],
 )
 
 def _repository_from_define_impl(ctx):

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Run every test of the project: the README's test command and what CI runs.
 #
-#   e2e/test_all.sh            # all suites
-#   e2e/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, ml
-#   e2e/test_all.sh smoke      # e2e/smoke, with PYIMAGE_EXTRA_BAZELRC naming rules_python >= 1 (DEVELOPERS.md)
+#   dev/test_all.sh            # all suites
+#   dev/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, ml
+#   dev/test_all.sh smoke      # e2e/smoke, with PYIMAGE_EXTRA_BAZELRC naming rules_python >= 1 (DEVELOPERS.md)
 #
 # Sets up what it needs on a fresh Debian machine (as root): host packages for
 # the Rust integration tests, buildifier from npm, and the Bazel test bed.
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-# shellcheck source=e2e/testbed/common.sh
-. "$REPO/e2e/testbed/common.sh"
+# shellcheck source=dev/testbed/common.sh
+. "$REPO/dev/testbed/common.sh"
 
 BUILDIFIER_VERSION=8.2.1
 SUITES=("$@")
@@ -115,10 +115,10 @@ for suite in "${SUITES[@]}"; do
     cargo) run_suite "cargo test (tools/)" cargo_tests ;;
     lint) run_suite "buildifier lint" lint ;;
     bazel) run_suite "bazel test //... (root)" bazel_test "$REPO" ;;
-    errors) run_suite "build-time errors, stamping" e2e/errors_test.sh ;;
-    incremental) run_suite "incremental rebuild" e2e/incremental_test.sh ;;
-    repro) run_suite "reproducible + remote cache" e2e/repro_test.sh ;;
-    ml) run_suite "ML examples (torch, JAX)" e2e/ml_test.sh ;;
+    errors) run_suite "build-time errors, stamping" dev/suites/errors_test.sh ;;
+    incremental) run_suite "incremental rebuild" dev/suites/incremental_test.sh ;;
+    repro) run_suite "reproducible + remote cache" dev/suites/repro_test.sh ;;
+    ml) run_suite "ML examples (torch, JAX)" dev/suites/ml_test.sh ;;
     # e2e/smoke is written for rules_python >= 1, which the test bed only has
     # from a checkout (DEVELOPERS.md): `smoke` runs it, `e2e` its test-bed twin.
     e2e) run_suite "bazel test //... (e2e/smoke_testbed)" bazel_test e2e/smoke_testbed ;;

@@ -4,8 +4,8 @@
 # (runc, docker-registry, skopeo, umoci, crane, nginx, qemu-user) that the tests
 # drive, plus an arm64 CPython and root file system for the multi-platform example.
 #
-#   e2e/testbed/provision.sh            # idempotent; a no-op when up to date
-#   PYIMAGE_TESTBED_ROOT=/srv/sid e2e/testbed/provision.sh
+#   dev/testbed/provision.sh            # idempotent; a no-op when up to date
+#   PYIMAGE_TESTBED_ROOT=/srv/sid dev/testbed/provision.sh
 #
 # Needs root on a Debian host and network access to the Debian mirror named in
 # the host's apt sources (plus crates.io for cargo-bazel). Nothing else is
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=e2e/testbed/common.sh
+# shellcheck source=dev/testbed/common.sh
 . "$HERE/common.sh"
 
 STAMP="$TESTBED_ROOT/etc/rules_pyimage-testbed.stamp"

@@ -1,5 +1,5 @@
 # Shared by the e2e scripts that edit the checkout and push from the host;
-# sourced after e2e/testbed/common.sh.
+# sourced after dev/testbed/common.sh.
 # shellcheck shell=bash
 
 # e2e_workdir DIR: makes DIR the script's scratch directory WORK. On exit, the

@@ -2,12 +2,12 @@
 # Incremental rebuilds: after an edit, only the layer that holds the edited
 # file is written again. Checked from Bazel's own execution log.
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
-# shellcheck source=e2e/testbed/common.sh
-. "$REPO/e2e/testbed/common.sh"
-# shellcheck source=e2e/lib.sh
-. "$REPO/e2e/lib.sh"
+# shellcheck source=dev/testbed/common.sh
+. "$REPO/dev/testbed/common.sh"
+# shellcheck source=dev/suites/lib.sh
+. "$REPO/dev/suites/lib.sh"
 e2e_workdir "$(mktemp -d "$REPO/.incremental.XXXXXX")"
 
 BUILD_FLAGS=()

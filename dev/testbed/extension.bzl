@@ -3,13 +3,13 @@
 Workspaces bring these repositories in as a dev dependency:
 
 ```starlark
-testbed = use_extension("@rules_pyimage//e2e/testbed:extension.bzl", "testbed", dev_dependency = True)
+testbed = use_extension("@rules_pyimage//dev/testbed:extension.bzl", "testbed", dev_dependency = True)
 use_repo(testbed, "pyimage_testbed_python", "pyimage_testbed_python_arm64", "pyimage_testbed_rust")
 ```
 
 (plus the base root file systems `pyimage_testbed_base`, `pyimage_testbed_base_python`
 and `pyimage_testbed_base_arm64` where a workspace uses them), and
-e2e/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
+dev/testbed/testbed.bazelrc registers them with --extra_toolchains, so the
 repositories are only fetched inside the test bed.
 """
 
@@ -73,10 +73,10 @@ def _unpacked_python_impl(rctx):
     )
     bindir = rctx.path(root + "/usr/bin")
     if not bindir.exists:
-        fail("{} is missing: run e2e/testbed/provision.sh (./bazelw does) to unpack Debian's {} CPython".format(root, rctx.attr.platform))
+        fail("{} is missing: run dev/testbed/provision.sh (./bazelw does) to unpack Debian's {} CPython".format(root, rctx.attr.platform))
     versions = [f.basename[len("python"):] for f in bindir.readdir() if f.basename.startswith("python3.")]
     if len(versions) != 1:
-        fail("expected one python3.X in {}, found {}; delete {} and re-run e2e/testbed/provision.sh".format(bindir, versions, root))
+        fail("expected one python3.X in {}, found {}; delete {} and re-run dev/testbed/provision.sh".format(bindir, versions, root))
     version = versions[0]
     rctx.symlink("{}/usr/bin/python{}".format(root, version), "bin/python3")
     rctx.symlink("{}/usr/lib/python{}".format(root, version), "lib/python" + version)
@@ -162,10 +162,10 @@ def _base_rootfs_impl(rctx):
         rctx.attr.flavour,
     )
     if not rctx.path(tar).exists:
-        fail("{} is missing: run e2e/testbed/provision.sh (./bazelw does) to create the test bed's base root file system".format(tar))
+        fail("{} is missing: run dev/testbed/provision.sh (./bazelw does) to create the test bed's base root file system".format(tar))
     rctx.symlink(tar, "rootfs.tar.gz")
     rctx.file("BUILD.bazel", """\
-# A Debian sid {flavour} root file system as one layer (made by e2e/testbed/provision.sh).
+# A Debian sid {flavour} root file system as one layer (made by dev/testbed/provision.sh).
 exports_files(["rootfs.tar.gz"], visibility = ["//visibility:public"])
 """.format(flavour = rctx.attr.flavour))
 

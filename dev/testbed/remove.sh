@@ -4,7 +4,7 @@
 # base root file systems, buildifier). The next ./bazelw provisions afresh.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=e2e/testbed/common.sh
+# shellcheck source=dev/testbed/common.sh
 . "$HERE/common.sh"
 [ "$(id -u)" = 0 ] || die "removing the test bed needs root; re-run with sudo"
 # Bazel servers started by ./bazelw run inside the chroot; stop them first so

@@ -12,14 +12,14 @@
 #   - push_custom takes its registry from --define and pushes latest and the
 #     version tag; after an app edit only the app layer digest changes and the
 #     push uploads 2 blobs (app layer + config);
-#   - the layer_sizes.sh command of the READMEs works.
+#   - the layer_sizes.py command of the READMEs works.
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
-# shellcheck source=e2e/testbed/common.sh
-. "$REPO/e2e/testbed/common.sh"
-# shellcheck source=e2e/lib.sh
-. "$REPO/e2e/lib.sh"
+# shellcheck source=dev/testbed/common.sh
+. "$REPO/dev/testbed/common.sh"
+# shellcheck source=dev/suites/lib.sh
+. "$REPO/dev/suites/lib.sh"
 mkdir -p "$TESTBED_CACHE/tmp"
 e2e_workdir "$(mktemp -d "$TESTBED_CACHE/tmp/ml.XXXXXX")"
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -64,20 +64,20 @@ echo "PASS: :image is the CUDA variant, with --config=cpu the CPU one"
 step "layer split (Python tarfile over the built layers)"
 # The three reads are independent; run them side by side.
 APP_LAYER='app=^(_main|\(launcher\)|_repo_mapping|__init__\.py)$'
-python3 e2e/ml_check_layers.py "$TORCH_DIR" base,python,nvidia,torch,deps,app \
+python3 dev/suites/ml_check_layers.py "$TORCH_DIR" base,python,nvidia,torch,deps,app \
     --layer 'nvidia=pypi_torch_(nvidia|cuda)_' \
     --layer 'torch=pypi_torch_(torch|torchvision|triton)$' \
     --layer 'python=pyimage_testbed_python$' \
     --layer "$APP_LAYER" \
     --min-bytes nvidia=1000000000 --min-bytes torch=300000000 --max-bytes app=65536 >"$WORK/split_torch.txt" 2>&1 &
 torch_check=$!
-python3 e2e/ml_check_layers.py "$CUDA_DIR" base,python,nvidia,jax,deps,app \
+python3 dev/suites/ml_check_layers.py "$CUDA_DIR" base,python,nvidia,jax,deps,app \
     --layer 'nvidia=pypi_jax_cuda_nvidia_' \
     --layer 'jax=pypi_jax_cuda_jax' \
     --layer "$APP_LAYER" \
     --min-bytes nvidia=500000000 --max-bytes app=65536 >"$WORK/split_cuda.txt" 2>&1 &
 cuda_check=$!
-python3 e2e/ml_check_layers.py "$CPU_DIR" base,python,jax,deps,app \
+python3 dev/suites/ml_check_layers.py "$CPU_DIR" base,python,jax,deps,app \
     --layer 'jax=pypi_jax_cpu_jax' \
     --layer 'deps=pypi_jax_cpu_(numpy|scipy|ml_dtypes|opt_einsum)$' \
     --layer "$APP_LAYER" \
@@ -188,7 +188,7 @@ print("PASS: only the app layer of each variant changed")
 PY
 
 step "layer sizes before/after stripping (the READMEs' command), CPU variant"
-e2e/layer_sizes.sh //examples/jax_variants:image_cpu_layers_unstripped //examples/jax_variants:image_cpu_layers >"$WORK/sizes.md"
+examples/layer_sizes.py //examples/jax_variants:image_cpu_layers_unstripped //examples/jax_variants:image_cpu_layers >"$WORK/sizes.md"
 cat "$WORK/sizes.md"
-grep -q '^| \*\*total\*\*' "$WORK/sizes.md" || fail "layer_sizes.sh printed no total"
+grep -q '^| \*\*total\*\*' "$WORK/sizes.md" || fail "layer_sizes.py printed no total"
 echo "PASS: the ML examples build, split, run and push as documented"

@@ -5,9 +5,9 @@
 #   2. nginx (WebDAV) on loopback is the --remote_cache; after the second
 #      clone's output base is wiped, every layer action is a remote cache hit.
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=e2e/testbed/common.sh
-. "$REPO/e2e/testbed/common.sh"
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=dev/testbed/common.sh
+. "$REPO/dev/testbed/common.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Below the test bed's cache directory, which the chroot sees at the same path.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Build-time behaviour that analysis tests cannot see: errors that must fail the
+# build with a message naming the problem and the fix, and version stamping.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+status=0
+expect_failure() { # target, expected message, bazel flags...
+    local out
+    if out=$(./bazelw build "$1" "${@:3}" 2>&1); then
+        echo "FAIL: $1 built, but should have failed"
+        status=1
+    elif grep -qF -- "$2" <<<"$out"; then
+        echo "PASS: $1 fails with: $(grep -F -- "$2" <<<"$out" | head -n1)"
+    else
+        echo "FAIL: $1 failed without the expected message '$2':"
+        tail -n 20 <<<"$out"
+        status=1
+    fi
+}
+expect_failure //rules/tests:repository_from_define "--define=PYIMAGE_TEST_REPOSITORY=registry.example.com/app:v1: give a repository such as registry.example.com:5000/team/app, without a tag or digest" \
+    --define=PYIMAGE_TEST_REPOSITORY=registry.example.com/app:v1
+
+# The macros' own checks fail while the BUILD file loads, so each case is a
+# package of its own, written here and removed on exit.
+MACRO_PKG=.errors_macro
+trap 'rm -rf "$MACRO_PKG"' EXIT
+expect_macro_failure() { # BUILD file body, expected message
+    rm -rf "$MACRO_PKG" && mkdir -p "$MACRO_PKG"
+    printf 'load("//rules:defs.bzl", "py_image", "py_image_index")\n%s\n' "$1" >"$MACRO_PKG/BUILD.bazel"
+    expect_failure "//$MACRO_PKG:all" "$2"
+}
+expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_app:app", platforms = {})' \
+    "py_image_index index: \`platforms\` is empty; give a dict of platform -> base image"
+expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_app:app", platforms = {"//platforms:linux_amd64": None}, base = "//examples/base:debian")' \
+    "py_image_index index: \`base\` is not an argument here; give each platform's base as \`platforms = {platform: base}\`"
+expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_app:app", platforms = {"//platforms:linux_amd64": None, "//rules/tests:linux_amd64": None})' \
+    "have the same name; the per-platform images are named after it, so give them distinct names"
+expect_macro_failure 'py_image(name = "image", binary = "//examples/flask_app:app", registries = {"hub": "docker.io/acme/app"}, registry_defines = {"hub": "REGISTRY"})' \
+    "image: registry 'hub' is in both \`registries\` and \`registry_defines\`; give one of them another name"
+
+expect_failure //rules/tests:base_mismatch_layers "base of //rules/tests:base_mismatch_layers is arm64 but \`platform\` builds for amd64: use a base image for linux/amd64"
+
+# The version tag of push_<registry>_tag: from --define, or from a workspace
+# status key when stamping.
+version_tag() { # bazel flags... -> content of the built tag file
+    ./bazelw build //:image_version_tag "$@" >/dev/null 2>&1 || { echo "FAIL: version tag did not build ($*)"; status=1; return; }
+    cat bazel-bin/image_version_tag.txt
+}
+expect_tag() { # expected, flags...
+    local want=$1 got
+    shift
+    got=$(version_tag "$@")
+    if [ "$got" = "$want" ]; then echo "PASS: version tag '$got' from $*"; else
+        echo "FAIL: version tag '$got', expected '$want' from $*"
+        status=1
+    fi
+}
+STATUS_SCRIPT=$(mktemp "$PWD/.status.XXXXXX")
+trap 'rm -rf "$STATUS_SCRIPT" "$MACRO_PKG"' EXIT
+printf '#!/bin/sh\necho STABLE_VERSION v2.3.4\n' >"$STATUS_SCRIPT"
+chmod +x "$STATUS_SCRIPT"
+expect_tag v1.0.0 --define=VERSION=v1.0.0
+expect_tag v2.3.4 --stamp --workspace_status_command="$STATUS_SCRIPT"
+expect_tag "" # neither: empty, and the push target refuses to run (push_test)
+exit $status
