@@ -18,6 +18,10 @@ SUITES=("$@")
 [ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel errors incremental repro e2e ml)
 results=()
 failed=0
+# Each run's own logs, so runs from two clones at once do not mix their summaries.
+mkdir -p "$TESTBED_CACHE/tmp"
+LOGS=$(mktemp -d "$TESTBED_CACHE/tmp/test_all.XXXXXX")
+trap 'rm -rf "$LOGS"' EXIT
 
 banner() { printf '\n\033[1m==== %s\033[0m\n' "$*"; }
 record() { # name status seconds
@@ -49,10 +53,10 @@ host_packages() {
 
 cargo_tests() {
     host_packages || return 1
-    (cd tools && cargo test --locked --all-targets 2>&1) | tee "$TESTBED_CACHE/cargo-test.log"
+    (cd tools && cargo test --locked --all-targets 2>&1) | tee "$LOGS/cargo-test.log"
     local status=${PIPESTATUS[0]}
     echo "cargo summary:"
-    grep -E '^test result:' "$TESTBED_CACHE/cargo-test.log" | sed 's/^/  /'
+    grep -E '^test result:' "$LOGS/cargo-test.log" | sed 's/^/  /'
     return "$status"
 }
 
@@ -74,11 +78,11 @@ lint() {
 }
 
 bazel_test() { # workspace dir
-    (cd "$1" && "$REPO/bazelw" test //... 2>&1) | tee "$TESTBED_CACHE/bazel-test.log"
+    (cd "$1" && "$REPO/bazelw" test //... 2>&1) | tee "$LOGS/bazel-test.log"
     local status=${PIPESTATUS[0]}
     echo "bazel summary ($1):"
     grep -E '^(//|@)[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY)|^Executed .* tests?|test(s)? pass|fail' \
-        "$TESTBED_CACHE/bazel-test.log" | grep -v '^INFO' | sed 's/^/  /'
+        "$LOGS/bazel-test.log" | grep -v '^INFO' | sed 's/^/  /'
     return "$status"
 }
 

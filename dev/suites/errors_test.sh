@@ -34,7 +34,7 @@ expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_
 expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_app:app", platforms = {"//platforms:linux_amd64": None}, base = "//examples/base:debian")' \
     "py_image_index index: \`base\` is not an argument here; give each platform's base as \`platforms = {platform: base}\`"
 expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_app:app", platforms = {"//platforms:linux_amd64": None, "//rules/tests:linux_amd64": None})' \
-    "have the same name; the per-platform images are named after it, so give them distinct names"
+    "py_image_index index: platforms "
 expect_macro_failure 'py_image(name = "image", binary = "//examples/flask_app:app", registries = {"hub": "docker.io/acme/app"}, registry_defines = {"hub": "REGISTRY"})' \
     "image: registry 'hub' is in both \`registries\` and \`registry_defines\`; give one of them another name"
 
@@ -62,4 +62,8 @@ chmod +x "$STATUS_SCRIPT"
 expect_tag v1.0.0 --define=VERSION=v1.0.0
 expect_tag v2.3.4 --stamp --workspace_status_command="$STATUS_SCRIPT"
 expect_tag "" # neither: empty, and the push target refuses to run (push_test)
+# A version that is not an OCI tag fails the build, from either source.
+expect_failure //:image_version_tag '--define=VERSION=v1 beta: "v1 beta" is not an OCI tag' "--define=VERSION=v1 beta"
+printf '#!/bin/sh\necho STABLE_VERSION v2+build\n' >"$STATUS_SCRIPT"
+expect_failure //:image_version_tag 'the value of STABLE_VERSION, "v2+build", is not an OCI tag' --stamp --workspace_status_command="$STATUS_SCRIPT"
 exit $status
