@@ -94,6 +94,8 @@ PACKAGES=(
     # containers, registries, caches: the independent checkers the tests use
     ca-certificates runc busybox-static jq skopeo umoci crane docker-registry nginx-light
     debootstrap iproute2 curl
+    # htpasswd (bcrypt) for the registry that requires credentials
+    apache2-utils
     # archive readers used as independent checkers
     tar gzip zstd pigz libarchive-tools file patchelf
     # runs the arm64 image's interpreter (qemu-aarch64 -L ROOT, no binfmt_misc needed)
