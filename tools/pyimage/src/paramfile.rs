@@ -8,7 +8,15 @@ use crate::error::{Error, Result};
 
 /// Expands every `@PATH` argument after the program name. Not recursive.
 pub fn expand_paramfiles(args: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString>> {
+    Ok(expand_paramfiles_listing(args)?.0)
+}
+
+/// As [`expand_paramfiles`], also returning the parameter files read, in order.
+pub fn expand_paramfiles_listing(
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<(Vec<OsString>, Vec<PathBuf>)> {
     let mut out = Vec::new();
+    let mut files = Vec::new();
     for (i, arg) in args.into_iter().enumerate() {
         let path = arg.to_str().and_then(|s| s.strip_prefix('@'));
         match path {
@@ -22,11 +30,12 @@ pub fn expand_paramfiles(args: impl IntoIterator<Item = OsString>) -> Result<Vec
                 if !text.is_empty() {
                     out.extend(text.split('\n').map(OsString::from));
                 }
+                files.push(path);
             }
             _ => out.push(arg),
         }
     }
-    Ok(out)
+    Ok((out, files))
 }
 
 #[cfg(test)]

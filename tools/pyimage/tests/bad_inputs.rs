@@ -491,3 +491,193 @@ fn link_target_escaping_the_root_or_on_the_host() {
         &["app/x", &c.path("cr"), "carriage return"],
     );
 }
+
+fn is_root() -> bool {
+    String::from_utf8(sh("id -u")).unwrap().trim() == "0"
+}
+
+/// Runs layer-splitter in `cwd` (as `user` when given, through setpriv) and asserts
+/// exit status 1 with a message naming every string in `mentions`.
+fn refused(cwd: &Path, args: &[String], user: Option<u32>, mentions: &[&str]) -> String {
+    let mut command = match user {
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+            ])
+            .arg(env!("CARGO_BIN_EXE_layer-splitter"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_layer-splitter")),
+    };
+    let output = command.args(args).current_dir(cwd).output().unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "expected exit 1: {message}");
+    assert!(message.starts_with("layer-splitter: error: "), "{message}");
+    for m in mentions {
+        assert!(
+            message.contains(m),
+            "error does not mention {m:?}: {message}"
+        );
+    }
+    message
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn an_output_that_cannot_be_committed_leaves_no_output_at_all() {
+    let c = Case::new("commit-all-or-none");
+    let manifest = c.root.join("manifest.txt");
+    fs::write(&manifest, format!("file\tapp/x\t{}\n", c.path("ok.txt"))).unwrap();
+    let blob = c.out.join("layer.tgz").display().to_string();
+    let descriptor = c.out.join("layer.json").display().to_string();
+    let report = c.out.join("report.txt").display().to_string();
+    let args = |descriptor: &str, report: &str| {
+        strings(&[
+            "--manifest",
+            &manifest.display().to_string(),
+            "--output",
+            &blob,
+            "--descriptor",
+            &descriptor,
+            "--report",
+            report,
+        ])
+    };
+    // The descriptor's path is a directory: the blob must not stay behind.
+    fs::create_dir(&descriptor).unwrap();
+    refused(
+        &c.root,
+        &args(&descriptor, &report),
+        None,
+        &[&descriptor, "directory"],
+    );
+    assert_eq!(dir_names(&c.out), ["layer.json"]);
+    fs::remove_dir(&descriptor).unwrap();
+    // The report's path is a directory: neither blob nor descriptor may stay behind.
+    fs::create_dir(&report).unwrap();
+    refused(
+        &c.root,
+        &args(&descriptor, &report),
+        None,
+        &[&report, "directory"],
+    );
+    assert_eq!(dir_names(&c.out), ["report.txt"]);
+    fs::remove_dir(&report).unwrap();
+    // The report goes into a read-only directory.
+    let locked = c.root.join("locked");
+    fs::create_dir(&locked).unwrap();
+    chmod(&locked, 0o555);
+    let locked_report = locked.join("report.txt").display().to_string();
+    let user = if is_root() {
+        chmod(&c.root, 0o755);
+        chmod(&c.out, 0o777);
+        Some(65534)
+    } else {
+        None
+    };
+    refused(
+        &c.root,
+        &args(&descriptor, &locked_report),
+        user,
+        &[&locked.display().to_string(), "writable"],
+    );
+    assert_eq!(dir_names(&c.out), Vec::<String>::new());
+    assert_eq!(dir_names(&locked), Vec::<String>::new());
+}
+
+#[test]
+fn one_file_named_twice_is_refused_before_any_work() {
+    let c = Case::new("output-aliases");
+    let manifest = c.root.join("manifest.txt");
+    fs::write(&manifest, format!("file\tapp/x\t{}\n", c.path("ok.txt"))).unwrap();
+    symlink(&c.out, c.root.join("via")).unwrap();
+    let run = |blob: &str, descriptor: &str, report: Option<&str>, mentions: &[&str]| {
+        let mut args = strings(&[
+            "--manifest",
+            "manifest.txt",
+            "--output",
+            &blob,
+            "--descriptor",
+            &descriptor,
+        ]);
+        if let Some(report) = report {
+            args.extend(strings(&["--report", report]));
+        }
+        refused(&c.root, &args, None, mentions);
+        let left: Vec<String> = dir_names(&c.out)
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "temporary files left behind");
+    };
+    let abs_blob = c.out.join("layer.tgz").display().to_string();
+    // Relative and absolute spellings of one path.
+    run(
+        &abs_blob,
+        "out/x.json",
+        Some("out/./layer.tgz"),
+        &["same file", "--report", &abs_blob],
+    );
+    // Through a symlinked directory.
+    run(
+        "out/layer.tgz",
+        "via/layer.tgz",
+        None,
+        &["same file", "--descriptor", "via/layer.tgz"],
+    );
+    // Hard links to one existing file.
+    fs::write(c.out.join("a"), b"old").unwrap();
+    fs::hard_link(c.out.join("a"), c.out.join("b")).unwrap();
+    run(
+        "out/a",
+        "out/x.json",
+        Some("via/b"),
+        &["same file", "hard links"],
+    );
+    assert_eq!(fs::read(c.out.join("a")).unwrap(), b"old");
+    assert_eq!(dir_names(&c.out), ["a", "b"]);
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let c = Case::new("output-is-input");
+    let manifest = c.root.join("manifest.txt");
+    let src = c.root.join("src.txt");
+    write(&src, b"source\n");
+    symlink("somewhere", c.root.join("link-src")).unwrap();
+    let manifest_text = format!(
+        "file\tapp/x\t{}\nlink\tapp/l\t{}\n",
+        src.display(),
+        c.path("link-src")
+    );
+    fs::write(&manifest, &manifest_text).unwrap();
+    let params = c.root.join("params.txt");
+    fs::write(&params, "--manifest\nmanifest.txt\n").unwrap();
+    let run = |blob: &str, mentions: &[&str]| {
+        let args = strings(&[
+            &format!("@{}", params.display()),
+            "--output",
+            &blob,
+            "--descriptor",
+            "out/layer.json",
+        ]);
+        refused(&c.root, &args, None, mentions);
+        assert_eq!(dir_names(&c.out), Vec::<String>::new());
+    };
+    run("./manifest.txt", &["manifest", "input"]);
+    run(&params.display().to_string(), &["parameter file", "input"]);
+    run("src.txt", &["source of app/x", "input"]);
+    run("link-src", &["source of app/l", "input"]);
+    assert_eq!(fs::read_to_string(&manifest).unwrap(), manifest_text);
+    assert_eq!(fs::read(&src).unwrap(), b"source\n");
+    assert_eq!(
+        fs::read_link(c.root.join("link-src")).unwrap(),
+        Path::new("somewhere")
+    );
+}

@@ -85,7 +85,7 @@ fn owner(arg: &str) -> Result<(u64, u64), String> {
 }
 
 fn run() -> anyhow::Result<()> {
-    let argv = pyimage::expand_paramfiles(std::env::args_os())?;
+    let (argv, param_files) = pyimage::paramfile::expand_paramfiles_listing(std::env::args_os())?;
     let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     let level = args.level.unwrap_or(args.compression.default_level());
     args.compression
@@ -120,6 +120,7 @@ fn run() -> anyhow::Result<()> {
         include: args.strip.include,
         allow_setuid: args.allow_setuid,
         allow_empty: args.allow_empty,
+        param_files,
     };
     let outcome = pyimage::split_layer(&config)?;
     for warning in outcome.warnings {
