@@ -35,6 +35,19 @@ fn visible() -> MutexGuard<'static, BTreeSet<PathBuf>> {
     VISIBLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Removes every visible temporary file of this process and returns with the registry
+/// locked, so that no new one appears and no commit runs until the process exits. A
+/// commit in progress finishes first (it holds the lock), so an interrupted run leaves
+/// all of its outputs or none.
+pub(crate) fn remove_all_temporaries() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+    let mut registry = visible();
+    for path in registry.iter() {
+        let _ = fs::remove_file(path);
+    }
+    registry.clear();
+    registry
+}
+
 /// Whether unnamed temporary files can be given a name later (`linkat` through
 /// `/proc/self/fd`).
 fn proc_fd_available() -> bool {

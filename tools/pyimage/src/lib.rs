@@ -21,6 +21,7 @@
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`oci_layout`]: a base image's platform, from its OCI layout; [`status`]: the version
 //!   tag from Bazel's workspace status file (both for `pyimage-meta`).
+//! - [`signals`]: interrupted runs remove their temporary files.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
 #![deny(missing_docs)]
@@ -41,6 +42,7 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod paramfile;
 pub mod path;
+pub mod signals;
 pub mod sparse;
 pub mod split;
 pub mod status;

@@ -544,7 +544,7 @@ fn an_output_that_cannot_be_committed_leaves_no_output_at_all() {
             "--output",
             &blob,
             "--descriptor",
-            &descriptor,
+            descriptor,
             "--report",
             report,
         ])
@@ -602,9 +602,9 @@ fn one_file_named_twice_is_refused_before_any_work() {
             "--manifest",
             "manifest.txt",
             "--output",
-            &blob,
+            blob,
             "--descriptor",
-            &descriptor,
+            descriptor,
         ]);
         if let Some(report) = report {
             args.extend(strings(&["--report", report]));
@@ -663,7 +663,7 @@ fn an_output_that_is_an_input_is_refused() {
         let args = strings(&[
             &format!("@{}", params.display()),
             "--output",
-            &blob,
+            blob,
             "--descriptor",
             "out/layer.json",
         ]);

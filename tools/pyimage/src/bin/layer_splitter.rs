@@ -85,6 +85,7 @@ fn owner(arg: &str) -> Result<(u64, u64), String> {
 }
 
 fn run() -> anyhow::Result<()> {
+    pyimage::signals::clean_up_on_termination()?;
     let (argv, param_files) = pyimage::paramfile::expand_paramfiles_listing(std::env::args_os())?;
     let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     let level = args.level.unwrap_or(args.compression.default_level());
