@@ -132,8 +132,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A source says it is empty but has content.
+    #[error("{dest}: source {src} reports a size of 0 bytes but has content: it is generated as it is read (like the files under /proc and /sys), so its size is not known in advance; copy it to a regular file in a build step and name that file instead")]
+    SizeNotKnown {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+    },
+
     /// A file changed size while it was being archived.
-    #[error("{dest}: source {src} changed while being read (expected {expected} bytes, got {actual}); do not modify inputs during the build")]
+    #[error("{dest}: source {src} changed while being read (expected {expected} bytes, got {actual}); do not modify inputs during the build, and copy files generated as they are read (like those under /proc and /sys) to regular files first")]
     FileChanged {
         /// In-image destination.
         dest: String,
@@ -156,6 +165,21 @@ pub enum Error {
         target: String,
         /// Why it is refused.
         reason: &'static str,
+    },
+
+    /// A symlink inside a `tree` source leads out of the tree.
+    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which {how}; copying it would put the build machine's files into the image. Store the link itself with a `symlink` manifest line for {dest}, remove it from the tree, or pass --follow-external-symlinks to copy what it points to")]
+    ExternalTreeLink {
+        /// In-image path of the link.
+        dest: String,
+        /// The symlink on disk.
+        link: PathBuf,
+        /// Its target.
+        target: String,
+        /// The tree named in the manifest.
+        tree: PathBuf,
+        /// "is an absolute path outside the tree" or "climbs out of the tree".
+        how: &'static str,
     },
 
     /// A symlink target leaves the image root.

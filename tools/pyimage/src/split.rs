@@ -41,6 +41,8 @@ pub struct SplitConfig {
     pub allow_setuid: bool,
     /// Accept a manifest without entries.
     pub allow_empty: bool,
+    /// Copy what symlinks inside `tree` sources point to when they leave the tree.
+    pub follow_external_symlinks: bool,
     /// The `@PARAMFILE`s the arguments came from (inputs no output may replace).
     pub param_files: Vec<PathBuf>,
 }
@@ -68,6 +70,7 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     let options = InputOptions {
         allow_setuid: config.allow_setuid,
         host_root: std::env::current_dir().ok(),
+        follow_external_symlinks: config.follow_external_symlinks,
     };
     let inputs = collect_inputs(&lines, &options)?;
     check_outputs_are_not_sources(&resolved, &lines, &inputs.entries)?;

@@ -681,3 +681,112 @@ fn an_output_that_is_an_input_is_refused() {
         Path::new("somewhere")
     );
 }
+
+#[test]
+fn tree_links_that_leave_the_tree_are_refused() {
+    let c = Case::new("tree-external-links");
+    let host = c.root.join("host");
+    write(&host.join("secret"), b"host secret\n");
+    let tree = c.root.join("tree");
+    write(&tree.join("ok.py"), b"X = 1\n");
+    let tree_text = tree.display().to_string();
+    let manifest = format!("tree\topt/app\t{tree_text}\n");
+    let fix = [
+        "`symlink` manifest line",
+        "--follow-external-symlinks",
+        tree_text.as_str(),
+    ];
+    // An absolute link to a host directory (the issue: `/etc`, shadow included).
+    symlink("/etc", tree.join("etc")).unwrap();
+    let link = tree.join("etc").display().to_string();
+    let mut mentions = vec!["opt/app/etc", link.as_str(), "\"/etc\"", "absolute"];
+    mentions.extend(fix);
+    c.fails(manifest.as_bytes(), &[], &mentions);
+    fs::remove_file(tree.join("etc")).unwrap();
+    // A relative link that climbs out of the tree.
+    symlink("../host/secret", tree.join("up")).unwrap();
+    let link = tree.join("up").display().to_string();
+    let mut mentions = vec!["opt/app/up", link.as_str(), "../host/secret", "climbs out"];
+    mentions.extend(fix);
+    c.fails(manifest.as_bytes(), &[], &mentions);
+    fs::remove_file(tree.join("up")).unwrap();
+    // A sandbox-style link to the tree's own file elsewhere whose content is a host file.
+    let real = c.root.join("real/tree");
+    fs::create_dir_all(&real).unwrap();
+    symlink(host.join("secret"), real.join("cfg")).unwrap();
+    symlink(real.join("cfg"), tree.join("cfg")).unwrap();
+    c.fails(
+        manifest.as_bytes(),
+        &[],
+        &["opt/app/cfg", "--follow-external-symlinks"],
+    );
+    fs::remove_file(tree.join("cfg")).unwrap();
+
+    // Asked for explicitly, the content is copied.
+    symlink(host.join("secret"), tree.join("abs")).unwrap();
+    symlink("../host/secret", tree.join("up")).unwrap();
+    fs::write(c.root.join("manifest.txt"), &manifest).unwrap();
+    let blob = c.root.join("followed.tar");
+    let out = splitter(
+        &c.root,
+        &[
+            "--manifest",
+            &c.path("manifest.txt"),
+            "--output",
+            &blob.display().to_string(),
+            "--descriptor",
+            &c.path("followed.json"),
+            "--compression",
+            "none",
+            "--follow-external-symlinks",
+        ],
+    );
+    assert_ok(&out);
+    let secret = sha256_hex(b"host secret\n");
+    let members = python_members(&blob);
+    for name in ["opt/app/abs", "opt/app/up"] {
+        let m = members.iter().find(|m| m.name == name).unwrap();
+        assert_eq!(
+            (m.kind, m.sha256.as_str()),
+            ('f', secret.as_str()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_source_whose_size_is_not_known_in_advance_is_refused() {
+    let c = Case::new("procfs");
+    for src in ["/proc/self/status", "/proc/cpuinfo"] {
+        c.fails(
+            format!("file\tapp/info\t{src}\n").as_bytes(),
+            &[],
+            &[
+                "app/info",
+                src,
+                "0 bytes",
+                "/proc",
+                "copy it to a regular file",
+            ],
+        );
+    }
+    // A real empty file is still fine.
+    write(&c.root.join("empty.txt"), b"");
+    fs::write(
+        c.root.join("manifest.txt"),
+        format!("file\tapp/empty\t{}\n", c.path("empty.txt")),
+    )
+    .unwrap();
+    let out = splitter(
+        &c.root,
+        &[
+            "--manifest",
+            &c.path("manifest.txt"),
+            "--output",
+            &c.path("empty.tgz"),
+            "--descriptor",
+            &c.path("empty.json"),
+        ],
+    );
+    assert_ok(&out);
+}

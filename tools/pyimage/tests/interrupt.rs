@@ -25,14 +25,8 @@ fn start(root: &Path) -> Child {
     fs::create_dir_all(&out).unwrap();
     Command::new(env!("CARGO_BIN_EXE_layer-splitter"))
         .args(["--manifest", "manifest.txt", "--threads", "2"])
-        .arg(format!(
-            "--output={}",
-            out.join("layer.tgz").display()
-        ))
-        .arg(format!(
-            "--descriptor={}",
-            out.join("layer.json").display()
-        ))
+        .arg(format!("--output={}", out.join("layer.tgz").display()))
+        .arg(format!("--descriptor={}", out.join("layer.json").display()))
         .arg(format!("--report={}", out.join("report.txt").display()))
         .current_dir(root)
         .stdout(Stdio::null())

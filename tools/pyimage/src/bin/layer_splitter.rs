@@ -56,6 +56,11 @@ struct Args {
     #[arg(long)]
     allow_setuid: bool,
 
+    /// Copy what a symlink inside a `tree` source points to when it leaves the tree
+    /// (absolute, or relative and climbing out); such links are refused otherwise.
+    #[arg(long)]
+    follow_external_symlinks: bool,
+
     /// Accept a manifest with no entries (writes an empty layer).
     #[arg(long)]
     allow_empty: bool,
@@ -121,6 +126,7 @@ fn run() -> anyhow::Result<()> {
         include: args.strip.include,
         allow_setuid: args.allow_setuid,
         allow_empty: args.allow_empty,
+        follow_external_symlinks: args.follow_external_symlinks,
         param_files,
     };
     let outcome = pyimage::split_layer(&config)?;
