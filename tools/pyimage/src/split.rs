@@ -58,6 +58,7 @@ pub struct SplitOutcome {
 
 /// Runs `layer-splitter`: writes the layer's blob, its descriptor and the report.
 pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
+    config.layer.stamp.check().map_err(Error::LayerSpec)?;
     let resolved = check_outputs(config)?;
     let rules = StripRules::new(config.strip_profile, &config.exclude, &config.include)?;
 

@@ -40,7 +40,8 @@ struct Args {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     level: Option<i32>,
 
-    /// Compression threads; 0 uses every core. The output is identical for any value.
+    /// Compression threads; 0 uses every core. At most 2 per core and what memory allows
+    /// (more are lowered, with a warning). The output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
 
@@ -97,10 +98,15 @@ fn run() -> anyhow::Result<()> {
     args.compression
         .check_level(level)
         .map_err(anyhow::Error::msg)?;
-    let threads = match args.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n.min(256),
-    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (threads, note) = pyimage::compress::bounded_threads(
+        args.threads,
+        cores,
+        pyimage::compress::available_memory(),
+    );
+    if let Some(note) = note {
+        eprintln!("layer-splitter: warning: {note}");
+    }
     let config = SplitConfig {
         manifest: args.manifest,
         name: args.name,
