@@ -62,7 +62,10 @@ pub enum Error {
     },
 
     /// A source file or directory does not exist.
-    #[error("{dest}: source {src} does not exist; check the manifest or the action's inputs")]
+    #[error(
+        "{dest}: source {src:?} does not exist{}; check the manifest or the action's inputs",
+        whitespace_note(src)
+    )]
     MissingSource {
         /// In-image destination.
         dest: String,
@@ -167,6 +170,30 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A text input (manifest, parameter file) has CRLF line endings.
+    #[error("{what} {path} has CRLF (Windows) line endings (line {line} ends with a carriage return); convert line endings with dos2unix or sed 's/\\r$//'")]
+    CrlfLineEndings {
+        /// "manifest" or "parameter file".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// 1-based number of the first such line.
+        line: usize,
+    },
+
+    /// A symlink inside a `tree` source has a target that is not UTF-8.
+    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which is not valid UTF-8 (image paths must be UTF-8); change the link's target or remove the link from the tree")]
+    TreeLinkNotUtf8 {
+        /// In-image path of the link.
+        dest: String,
+        /// The symlink on disk.
+        link: PathBuf,
+        /// The tree named in the manifest.
+        tree: PathBuf,
+        /// Its target, invalid bytes replaced.
+        target: String,
+    },
+
     /// A symlink inside a `tree` source leads out of the tree.
     #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which {how}; copying it would put the build machine's files into the image. Store the link itself with a `symlink` manifest line for {dest}, remove it from the tree, or pass --follow-external-symlinks to copy what it points to")]
     ExternalTreeLink {
@@ -201,8 +228,10 @@ pub enum Error {
     },
 
     /// Two different entries claim one in-image path.
-    #[error("two different entries for {path}: {first} and {second}; remove one of them or make them identical")]
+    #[error("two different entries for {path}: {first} and {second} ({difference}); remove one of them or make them identical")]
     Conflict {
+        /// What differs: type, mode, content or symlink target.
+        difference: String,
         /// The in-image path.
         path: String,
         /// Where the first entry came from.
@@ -291,6 +320,18 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// A note for a path that starts or ends with white space (easy to miss in a message).
+fn whitespace_note(path: &std::path::Path) -> &'static str {
+    let text = path.as_os_str().as_encoded_bytes();
+    let space = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+    match (space(text.first()), space(text.last())) {
+        (true, true) => " (note the spaces at both ends)",
+        (true, false) => " (note the leading space)",
+        (false, true) => " (note the trailing space)",
+        _ => "",
     }
 }
 

@@ -379,8 +379,11 @@ impl Collector<'_> {
                     src: disk.clone(),
                     source,
                 })?;
-                let target_str = target.to_str().ok_or_else(|| Error::NonUtf8Name {
-                    lossy: target.to_string_lossy().into_owned(),
+                let target_str = target.to_str().ok_or_else(|| Error::TreeLinkNotUtf8 {
+                    dest: child_dest.clone(),
+                    link: disk.clone(),
+                    tree: tree.src.to_path_buf(),
+                    target: target.to_string_lossy().into_owned(),
                 })?;
                 // A relative link that stays inside the tree is kept as a link.
                 let relative = !target_str.starts_with('/');
@@ -441,25 +444,51 @@ impl Collector<'_> {
                 self.inputs.entries.insert(entry.path.clone(), entry);
                 Ok(())
             }
-            Some(existing) => {
-                if same_entry(existing, &entry)? {
-                    Ok(())
-                } else {
-                    Err(Error::Conflict {
-                        path: entry.path.clone(),
-                        first: existing.origin.clone(),
-                        second: entry.origin,
-                    })
-                }
-            }
+            Some(existing) => match difference(existing, &entry)? {
+                None => Ok(()),
+                Some(difference) => Err(Error::Conflict {
+                    path: entry.path.clone(),
+                    first: existing.origin.clone(),
+                    second: entry.origin,
+                    difference,
+                }),
+            },
         }
     }
 }
 
-fn same_entry(a: &Entry, b: &Entry) -> Result<bool> {
+/// What differs between two entries for one path (`None`: they are the same).
+fn difference(a: &Entry, b: &Entry) -> Result<Option<String>> {
     Ok(match (&a.kind, &b.kind) {
-        (EntryKind::Dir, EntryKind::Dir) => true,
-        (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => x == y,
+        (EntryKind::Dir, EntryKind::Dir) => None,
+        (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => {
+            (x != y).then(|| format!("symlink targets differ: {x:?} vs {y:?}"))
+        }
+        (EntryKind::File { size: za, .. }, EntryKind::File { size: zb, .. }) => {
+            let mut differences = Vec::new();
+            if a.mode != b.mode {
+                differences.push(format!("modes differ: {:04o} vs {:04o}", a.mode, b.mode));
+            }
+            if za != zb {
+                differences.push(format!("contents differ: {za} vs {zb} bytes"));
+            } else if !same_content(a, b)? {
+                differences.push(format!(
+                    "contents differ: same size ({za} bytes), different bytes"
+                ));
+            }
+            (!differences.is_empty()).then(|| differences.join("; "))
+        }
+        (x, y) => Some(format!(
+            "types differ: a {} vs a {}",
+            x.describe(),
+            y.describe()
+        )),
+    })
+}
+
+/// Whether two file entries of equal size have the same bytes.
+fn same_content(a: &Entry, b: &Entry) -> Result<bool> {
+    Ok(match (&a.kind, &b.kind) {
         (
             EntryKind::File {
                 src: sa,
@@ -472,8 +501,7 @@ fn same_entry(a: &Entry, b: &Entry) -> Result<bool> {
                 identity: ib,
             },
         ) => {
-            a.mode == b.mode
-                && za == zb
+            za == zb
                 && match (sa, sb) {
                     (None, None) => true,
                     (Some(pa), Some(pb)) => ia == ib || same_bytes(&a.path, pa, pb)?,

@@ -26,6 +26,13 @@ pub fn expand_paramfiles_listing(
                     path: path.clone(),
                     source,
                 })?;
+                if let Some(line) = crate::manifest::crlf_line(text.as_bytes()) {
+                    return Err(Error::CrlfLineEndings {
+                        what: "parameter file",
+                        path,
+                        line,
+                    });
+                }
                 let text = text.strip_suffix('\n').unwrap_or(&text);
                 if !text.is_empty() {
                     out.extend(text.split('\n').map(OsString::from));

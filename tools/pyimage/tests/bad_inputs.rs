@@ -790,3 +790,119 @@ fn a_source_whose_size_is_not_known_in_advance_is_refused() {
     );
     assert_ok(&out);
 }
+
+const CRLF: [&str; 3] = ["CRLF", "dos2unix", "sed 's/\\r$//'"];
+
+#[test]
+fn a_crlf_manifest_is_named_as_such() {
+    let c = Case::new("crlf-manifest");
+    let ok = c.path("ok.txt");
+    // A manifest with Windows line endings.
+    let mut mentions = vec!["manifest.txt", "line 1"];
+    mentions.extend(CRLF);
+    let message = c.fails(
+        format!("file\tapp/x\t{ok}\r\ndir\tvar\r\n").as_bytes(),
+        &[],
+        &mentions,
+    );
+    assert!(!message.contains("rename"), "{message}");
+}
+
+#[test]
+fn a_crlf_parameter_file_is_named_as_such() {
+    let c = Case::new("crlf-params");
+    let ok = c.path("ok.txt");
+    let params = c.root.join("params.txt");
+    fs::write(
+        &params,
+        format!("--output\r\n{}\r\n", c.out.join("layer.tgz").display()),
+    )
+    .unwrap();
+    let params_text = params.display().to_string();
+    let mut mentions = vec![params_text.as_str(), "parameter file"];
+    mentions.extend(CRLF);
+    let message = c.fails_args(
+        format!("file\tapp/x\t{ok}\n").as_bytes(),
+        &[
+            &format!("@{params_text}"),
+            "--descriptor",
+            &c.out.join("layer.json").display().to_string(),
+        ],
+        None,
+    );
+    for m in mentions {
+        assert!(message.contains(m), "{m:?} not in {message}");
+    }
+}
+
+#[test]
+fn a_non_utf8_link_target_in_a_tree_names_the_link_and_the_tree() {
+    let c = Case::new("tree-link-utf8");
+    let tree = c.root.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    let link = tree.join("bad");
+    symlink(std::ffi::OsStr::from_bytes(b"caf\xe9.py"), &link).unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", tree.display()).as_bytes(),
+        &[],
+        &[
+            "opt/bad",
+            &link.display().to_string(),
+            &format!("tree {}", tree.display()),
+            "caf\u{fffd}.py",
+            "not valid UTF-8",
+        ],
+    );
+}
+
+#[test]
+fn conflicting_entries_say_what_differs() {
+    let c = Case::new("conflict-difference");
+    let ok = c.path("ok.txt");
+    let other = c.path("other.txt");
+    write(&c.root.join("other.txt"), b"different content\n");
+    write(&c.root.join("same-size.txt"), b"FINE\n");
+    c.fails(
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\t0755\n").as_bytes(),
+        &[],
+        &["app/x", "modes differ: 0644 vs 0755"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{other}\n").as_bytes(),
+        &[],
+        &["app/x", "contents differ: 5 vs 18 bytes"],
+    );
+    c.fails(
+        format!(
+            "file\tapp/x\t{ok}\nfile\tapp/x\t{}\n",
+            c.path("same-size.txt")
+        )
+        .as_bytes(),
+        &[],
+        &[
+            "app/x",
+            "contents differ: same size (5 bytes), different bytes",
+        ],
+    );
+    c.fails(
+        format!("file\tapp/x\t{ok}\nsymlink\tapp/x\ty\n").as_bytes(),
+        &[],
+        &["app/x", "types differ: a file vs a symlink"],
+    );
+    c.fails(
+        b"symlink\tapp/x\ta\nsymlink\tapp/x\tb\n",
+        &[],
+        &["app/x", "symlink targets differ: \"a\" vs \"b\""],
+    );
+}
+
+#[test]
+fn a_missing_source_is_quoted_so_spaces_show() {
+    let c = Case::new("missing-spaced");
+    let spaced = format!("{} ", c.path("ok.txt"));
+    c.fails(
+        format!("file\tapp/x\t{spaced}\n").as_bytes(),
+        &[],
+        &[&format!("{spaced:?}"), "trailing space", "does not exist"],
+    );
+}
