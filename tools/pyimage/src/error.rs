@@ -181,9 +181,11 @@ pub enum Error {
         line: usize,
     },
 
-    /// A symlink inside a `tree` source has a target that is not UTF-8.
-    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which is not valid UTF-8 (image paths must be UTF-8); change the link's target or remove the link from the tree")]
-    TreeLinkNotUtf8 {
+    /// A symlink inside a `tree` source has a target no image symlink can have.
+    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which {reason}; change the link's target or remove the link from the tree")]
+    TreeLinkTarget {
+        /// Why it is refused.
+        reason: &'static str,
         /// In-image path of the link.
         dest: String,
         /// The symlink on disk.

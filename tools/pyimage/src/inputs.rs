@@ -379,15 +379,24 @@ impl Collector<'_> {
                     src: disk.clone(),
                     source,
                 })?;
-                let target_str = target.to_str().ok_or_else(|| Error::TreeLinkNotUtf8 {
+                let bad_target = |reason| Error::TreeLinkTarget {
+                    reason,
                     dest: child_dest.clone(),
                     link: disk.clone(),
                     tree: tree.src.to_path_buf(),
                     target: target.to_string_lossy().into_owned(),
-                })?;
+                };
+                let target_str = target
+                    .to_str()
+                    .ok_or_else(|| bad_target("is not valid UTF-8 (image paths must be UTF-8)"))?;
                 // A relative link that stays inside the tree is kept as a link.
                 let relative = !target_str.starts_with('/');
                 if relative && resolve_link(&child_rel, target_str).is_some() {
+                    if target_str.contains(['\t', '\n', '\r', '\0']) {
+                        return Err(bad_target(
+                            "contains a TAB, newline, carriage return or NUL character",
+                        ));
+                    }
                     let relative = relative_link(&child_rel, target_str).unwrap_or_default();
                     self.insert(Entry {
                         path: child_dest,

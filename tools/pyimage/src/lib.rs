@@ -21,6 +21,7 @@
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`oci_layout`]: a base image's platform, from its OCI layout; [`status`]: the version
 //!   tag from Bazel's workspace status file (both for `pyimage-meta`).
+//! - [`fuzzing`]: the fuzz harnesses (manifest, parameter file, tree walk).
 //! - [`signals`]: interrupted runs remove their temporary files.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
@@ -35,6 +36,7 @@ pub mod descriptor;
 pub mod digest;
 pub mod elf;
 pub mod error;
+pub mod fuzzing;
 pub mod inputs;
 pub mod layer;
 pub mod manifest;

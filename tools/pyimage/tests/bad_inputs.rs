@@ -836,7 +836,7 @@ fn a_crlf_parameter_file_is_named_as_such() {
 }
 
 #[test]
-fn a_non_utf8_link_target_in_a_tree_names_the_link_and_the_tree() {
+fn a_bad_link_target_in_a_tree_names_the_link_and_the_tree() {
     let c = Case::new("tree-link-utf8");
     let tree = c.root.join("tree");
     fs::create_dir_all(&tree).unwrap();
@@ -852,6 +852,14 @@ fn a_non_utf8_link_target_in_a_tree_names_the_link_and_the_tree() {
             "caf\u{fffd}.py",
             "not valid UTF-8",
         ],
+    );
+    fs::remove_file(&link).unwrap();
+    // A kept link whose target holds a newline (a tar member could not say it).
+    symlink("pkg/a\nb", &link).unwrap();
+    c.fails(
+        format!("tree\topt\t{}\n", tree.display()).as_bytes(),
+        &[],
+        &["opt/bad", &link.display().to_string(), "newline"],
     );
 }
 
