@@ -96,6 +96,61 @@ impl FromStr for Compression {
     }
 }
 
+/// At most this many compression threads per core: more cannot run at once, and each
+/// holds buffers.
+pub const THREADS_PER_CORE: usize = 2;
+
+/// What one compression thread may hold (gzip: its blocks in flight and compressor;
+/// zstd: its job's buffers), for bounding the thread count by memory.
+pub const THREAD_MEMORY: u64 = 32 << 20;
+
+/// The compression thread count for `--threads requested` (0: one per core) on a machine
+/// with `cores` usable cores and `memory` bytes available (if known): at most
+/// [`THREADS_PER_CORE`] per core and as many as a quarter of the memory holds at
+/// [`THREAD_MEMORY`] each, at least 1. Returns a note when `requested` was lowered. The
+/// output does not depend on the count.
+pub fn bounded_threads(
+    requested: usize,
+    cores: usize,
+    memory: Option<u64>,
+) -> (usize, Option<String>) {
+    let cores = cores.max(1);
+    let by_cores = cores.saturating_mul(THREADS_PER_CORE);
+    let by_memory = memory.map_or(usize::MAX, |m| {
+        usize::try_from(m / 4 / THREAD_MEMORY).unwrap_or(usize::MAX)
+    });
+    let limit = by_cores.min(by_memory).max(1);
+    let wanted = if requested == 0 { cores } else { requested };
+    if wanted <= limit {
+        return (wanted, None);
+    }
+    let memory_text = memory.map_or(String::new(), |m| format!(", {} MiB available", m >> 20));
+    let note = format!(
+        "--threads {wanted} is more than this machine can use ({cores} cores{memory_text}); using {limit} (at most {THREADS_PER_CORE} per core and {} MiB of memory each; the output is the same)",
+        THREAD_MEMORY >> 20
+    );
+    (limit, Some(note))
+}
+
+/// Memory available to this process: the kernel's estimate (`MemAvailable`), or the
+/// cgroup's remaining limit when that is lower. `None` when neither can be read.
+pub fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let available = meminfo.as_deref().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    let read =
+        |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .map(|max| max.saturating_sub(read("/sys/fs/cgroup/memory.current").unwrap_or(0)));
+    match (available, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    }
+}
+
 /// How to compress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressOptions {
@@ -850,6 +905,25 @@ mod tests {
         assert_eq!(one, run(2));
         assert_eq!(one, run(4));
         assert_eq!(zstd::decode_all(&one[..]).unwrap(), data);
+    }
+
+    #[test]
+    fn threads_are_bounded_by_cores_and_memory() {
+        assert_eq!(bounded_threads(0, 8, None), (8, None));
+        assert_eq!(bounded_threads(3, 8, Some(64 << 30)), (3, None));
+        assert_eq!(bounded_threads(16, 8, Some(64 << 30)), (16, None));
+        let (n, note) = bounded_threads(5000, 2, Some(24 << 30));
+        assert_eq!(n, 4);
+        let note = note.unwrap();
+        assert!(
+            note.contains("--threads 5000") && note.contains("using 4"),
+            "{note}"
+        );
+        // 512 MiB available: a quarter holds 4 threads of 32 MiB.
+        assert_eq!(bounded_threads(64, 64, Some(512 << 20)).0, 4);
+        assert_eq!(bounded_threads(0, 64, Some(512 << 20)).0, 4);
+        assert_eq!(bounded_threads(8, 1, Some(1 << 20)).0, 1);
+        assert_eq!(bounded_threads(0, 0, None), (1, None));
     }
 
     #[test]

@@ -62,7 +62,10 @@ pub enum Error {
     },
 
     /// A source file or directory does not exist.
-    #[error("{dest}: source {src} does not exist; check the manifest or the action's inputs")]
+    #[error(
+        "{dest}: source {src:?} does not exist{}; check the manifest or the action's inputs",
+        whitespace_note(src)
+    )]
     MissingSource {
         /// In-image destination.
         dest: String,
@@ -132,8 +135,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A source says it is empty but has content.
+    #[error("{dest}: source {src} reports a size of 0 bytes but has content: it is generated as it is read (like the files under /proc and /sys), so its size is not known in advance; copy it to a regular file in a build step and name that file instead")]
+    SizeNotKnown {
+        /// In-image destination.
+        dest: String,
+        /// Source path on disk.
+        src: PathBuf,
+    },
+
     /// A file changed size while it was being archived.
-    #[error("{dest}: source {src} changed while being read (expected {expected} bytes, got {actual}); do not modify inputs during the build")]
+    #[error("{dest}: source {src} changed while being read (expected {expected} bytes, got {actual}); do not modify inputs during the build, and copy files generated as they are read (like those under /proc and /sys) to regular files first")]
     FileChanged {
         /// In-image destination.
         dest: String,
@@ -158,6 +170,47 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A text input (manifest, parameter file) has CRLF line endings.
+    #[error("{what} {path} has CRLF (Windows) line endings (line {line} ends with a carriage return); convert line endings with dos2unix or sed 's/\\r$//'")]
+    CrlfLineEndings {
+        /// "manifest" or "parameter file".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// 1-based number of the first such line.
+        line: usize,
+    },
+
+    /// A symlink inside a `tree` source has a target no image symlink can have.
+    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which {reason}; change the link's target or remove the link from the tree")]
+    TreeLinkTarget {
+        /// Why it is refused.
+        reason: &'static str,
+        /// In-image path of the link.
+        dest: String,
+        /// The symlink on disk.
+        link: PathBuf,
+        /// The tree named in the manifest.
+        tree: PathBuf,
+        /// Its target, invalid bytes replaced.
+        target: String,
+    },
+
+    /// A symlink inside a `tree` source leads out of the tree.
+    #[error("{dest}: symlink {link} in tree {tree} points to {target:?}, which {how}; copying it would put the build machine's files into the image. Store the link itself with a `symlink` manifest line for {dest}, remove it from the tree, or pass --follow-external-symlinks to copy what it points to")]
+    ExternalTreeLink {
+        /// In-image path of the link.
+        dest: String,
+        /// The symlink on disk.
+        link: PathBuf,
+        /// Its target.
+        target: String,
+        /// The tree named in the manifest.
+        tree: PathBuf,
+        /// "is an absolute path outside the tree" or "climbs out of the tree".
+        how: &'static str,
+    },
+
     /// A symlink target leaves the image root.
     #[error("symlink {dest} points to {target:?}, which is outside the image root; use a target that stays inside the image")]
     SymlinkEscapes {
@@ -177,8 +230,10 @@ pub enum Error {
     },
 
     /// Two different entries claim one in-image path.
-    #[error("two different entries for {path}: {first} and {second}; remove one of them or make them identical")]
+    #[error("two different entries for {path}: {first} and {second} ({difference}); remove one of them or make them identical")]
     Conflict {
+        /// What differs: type, mode, content or symlink target.
+        difference: String,
         /// The in-image path.
         path: String,
         /// Where the first entry came from.
@@ -267,6 +322,18 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// A note for a path that starts or ends with white space (easy to miss in a message).
+fn whitespace_note(path: &std::path::Path) -> &'static str {
+    let text = path.as_os_str().as_encoded_bytes();
+    let space = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+    match (space(text.first()), space(text.last())) {
+        (true, true) => " (note the spaces at both ends)",
+        (true, false) => " (note the leading space)",
+        (false, true) => " (note the trailing space)",
+        _ => "",
     }
 }
 

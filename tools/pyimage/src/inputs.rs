@@ -65,6 +65,9 @@ pub struct InputOptions {
     /// Absolute symlink targets under this directory are host paths and refused (the
     /// build's working directory; `None` disables the check).
     pub host_root: Option<PathBuf>,
+    /// Follow symlinks inside `tree` sources that leave the tree (absolute, or relative
+    /// and climbing out), copying what they point to. Refused otherwise.
+    pub follow_external_symlinks: bool,
 }
 
 /// The validated entries of a manifest, keyed and sorted bytewise by path.
@@ -89,6 +92,65 @@ pub fn collect_inputs(lines: &[ManifestLine], options: &InputOptions) -> Result<
     let inputs = collector.inputs;
     check_parents(&inputs.entries)?;
     Ok(inputs)
+}
+
+/// The `tree` source being walked.
+struct Tree<'a> {
+    /// The directory named in the manifest.
+    src: &'a Path,
+    /// Where its entries come from, for messages.
+    origin: &'a str,
+}
+
+/// Lexically normalised components of a path, made absolute against the working
+/// directory (`..` removes the previous component).
+fn normal_components(path: &Path) -> Vec<std::ffi::OsString> {
+    use std::path::Component;
+    let absolute;
+    let path = if path.is_absolute() {
+        path
+    } else {
+        absolute = std::env::current_dir().unwrap_or_default().join(path);
+        &absolute
+    };
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(name) => parts.push(name.to_os_string()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    parts
+}
+
+/// Whether the absolute symlink at `rel` inside the tree `tree` is the way Bazel's
+/// sandbox presents a file of a tree artifact: a link to the same path (the tree's name,
+/// then `rel`) in another copy of the tree, whose content stays inside that copy.
+fn sandbox_link(tree: &Path, rel: &str, target: &Path) -> bool {
+    let Some(name) = normal_components(tree).pop() else {
+        return false;
+    };
+    let mut suffix = vec![name];
+    suffix.extend(rel.split('/').map(std::ffi::OsString::from));
+    let target_parts = normal_components(target);
+    if target_parts.len() <= suffix.len() || !target_parts.ends_with(&suffix) {
+        return false;
+    }
+    let real_tree: PathBuf = std::iter::once(std::ffi::OsString::from("/"))
+        .chain(
+            target_parts[..target_parts.len() - suffix.len() + 1]
+                .iter()
+                .cloned(),
+        )
+        .collect();
+    match (fs::canonicalize(target), fs::canonicalize(&real_tree)) {
+        (Ok(target), Ok(real_tree)) => target.starts_with(real_tree),
+        // A dangling link is reported as such when it is followed.
+        _ => true,
+    }
 }
 
 struct Collector<'a> {
@@ -121,7 +183,11 @@ impl Collector<'_> {
                 }
                 let origin = format!("manifest line {n} (tree {})", src.display());
                 let mut stack = vec![(meta.dev(), meta.ino())];
-                self.walk(src, dest, "", &origin, &mut stack)
+                let tree = Tree {
+                    src,
+                    origin: &origin,
+                };
+                self.walk(&tree, src, dest, "", &mut stack)
             }
             ManifestEntry::Symlink { dest, target } => {
                 let origin = format!("manifest line {n} (symlink to {target})");
@@ -223,6 +289,22 @@ impl Collector<'_> {
         if !kind.is_file() {
             return Err(special(dest, src, meta));
         }
+        if meta.len() == 0 {
+            // Files generated as they are read (procfs, sysfs, some FUSE filesystems) say
+            // 0 bytes: reading is the only way to tell them from empty files.
+            let unreadable = |source| Error::Unreadable {
+                dest: dest.to_string(),
+                src: src.to_path_buf(),
+                source,
+            };
+            let mut file = File::open(src).map_err(unreadable)?;
+            if read_full(&mut file, &mut [0u8; 1]).map_err(unreadable)? > 0 {
+                return Err(Error::SizeNotKnown {
+                    dest: dest.to_string(),
+                    src: src.to_path_buf(),
+                });
+            }
+        }
         self.insert(Entry {
             path: dest.to_string(),
             kind: EntryKind::File {
@@ -240,12 +322,13 @@ impl Collector<'_> {
     /// directories being walked, to detect loops through followed symlinks.
     fn walk(
         &mut self,
+        tree: &Tree<'_>,
         dir: &Path,
         dest: &str,
         rel: &str,
-        origin: &str,
         stack: &mut Vec<(u64, u64)>,
     ) -> Result<()> {
+        let origin = tree.origin;
         let unreadable = |source| Error::Unreadable {
             dest: dest.to_string(),
             src: dir.to_path_buf(),
@@ -296,12 +379,24 @@ impl Collector<'_> {
                     src: disk.clone(),
                     source,
                 })?;
-                let target_str = target.to_str().ok_or_else(|| Error::NonUtf8Name {
-                    lossy: target.to_string_lossy().into_owned(),
-                })?;
-                // A relative link that stays inside the tree is kept as a link; anything
-                // else (Bazel's sandbox links every input to the execroot) is followed.
-                if !target_str.starts_with('/') && resolve_link(&child_rel, target_str).is_some() {
+                let bad_target = |reason| Error::TreeLinkTarget {
+                    reason,
+                    dest: child_dest.clone(),
+                    link: disk.clone(),
+                    tree: tree.src.to_path_buf(),
+                    target: target.to_string_lossy().into_owned(),
+                };
+                let target_str = target
+                    .to_str()
+                    .ok_or_else(|| bad_target("is not valid UTF-8 (image paths must be UTF-8)"))?;
+                // A relative link that stays inside the tree is kept as a link.
+                let relative = !target_str.starts_with('/');
+                if relative && resolve_link(&child_rel, target_str).is_some() {
+                    if target_str.contains(['\t', '\n', '\r', '\0']) {
+                        return Err(bad_target(
+                            "contains a TAB, newline, carriage return or NUL character",
+                        ));
+                    }
                     let relative = relative_link(&child_rel, target_str).unwrap_or_default();
                     self.insert(Entry {
                         path: child_dest,
@@ -310,6 +405,24 @@ impl Collector<'_> {
                         origin: origin.to_string(),
                     })?;
                     continue;
+                }
+                // Any other link would bring in content from outside the tree, unless it
+                // is how Bazel's sandbox presents the tree's own file (an absolute link to
+                // the same path in the real tree) or the user asked for it.
+                if !self.options.follow_external_symlinks
+                    && (relative || !sandbox_link(tree.src, &child_rel, &target))
+                {
+                    return Err(Error::ExternalTreeLink {
+                        dest: child_dest,
+                        link: disk,
+                        target: target_str.to_string(),
+                        tree: tree.src.to_path_buf(),
+                        how: if relative {
+                            "climbs out of the tree"
+                        } else {
+                            "is an absolute path outside the tree"
+                        },
+                    });
                 }
                 stat_source(&child_dest, &disk)?
             } else {
@@ -324,7 +437,7 @@ impl Collector<'_> {
                     });
                 }
                 stack.push(id);
-                self.walk(&disk, &child_dest, &child_rel, origin, stack)?;
+                self.walk(tree, &disk, &child_dest, &child_rel, stack)?;
                 stack.pop();
             } else {
                 let mode = mode_from(&meta);
@@ -340,25 +453,51 @@ impl Collector<'_> {
                 self.inputs.entries.insert(entry.path.clone(), entry);
                 Ok(())
             }
-            Some(existing) => {
-                if same_entry(existing, &entry)? {
-                    Ok(())
-                } else {
-                    Err(Error::Conflict {
-                        path: entry.path.clone(),
-                        first: existing.origin.clone(),
-                        second: entry.origin,
-                    })
-                }
-            }
+            Some(existing) => match difference(existing, &entry)? {
+                None => Ok(()),
+                Some(difference) => Err(Error::Conflict {
+                    path: entry.path.clone(),
+                    first: existing.origin.clone(),
+                    second: entry.origin,
+                    difference,
+                }),
+            },
         }
     }
 }
 
-fn same_entry(a: &Entry, b: &Entry) -> Result<bool> {
+/// What differs between two entries for one path (`None`: they are the same).
+fn difference(a: &Entry, b: &Entry) -> Result<Option<String>> {
     Ok(match (&a.kind, &b.kind) {
-        (EntryKind::Dir, EntryKind::Dir) => true,
-        (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => x == y,
+        (EntryKind::Dir, EntryKind::Dir) => None,
+        (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => {
+            (x != y).then(|| format!("symlink targets differ: {x:?} vs {y:?}"))
+        }
+        (EntryKind::File { size: za, .. }, EntryKind::File { size: zb, .. }) => {
+            let mut differences = Vec::new();
+            if a.mode != b.mode {
+                differences.push(format!("modes differ: {:04o} vs {:04o}", a.mode, b.mode));
+            }
+            if za != zb {
+                differences.push(format!("contents differ: {za} vs {zb} bytes"));
+            } else if !same_content(a, b)? {
+                differences.push(format!(
+                    "contents differ: same size ({za} bytes), different bytes"
+                ));
+            }
+            (!differences.is_empty()).then(|| differences.join("; "))
+        }
+        (x, y) => Some(format!(
+            "types differ: a {} vs a {}",
+            x.describe(),
+            y.describe()
+        )),
+    })
+}
+
+/// Whether two file entries of equal size have the same bytes.
+fn same_content(a: &Entry, b: &Entry) -> Result<bool> {
+    Ok(match (&a.kind, &b.kind) {
         (
             EntryKind::File {
                 src: sa,
@@ -371,8 +510,7 @@ fn same_entry(a: &Entry, b: &Entry) -> Result<bool> {
                 identity: ib,
             },
         ) => {
-            a.mode == b.mode
-                && za == zb
+            za == zb
                 && match (sa, sb) {
                     (None, None) => true,
                     (Some(pa), Some(pb)) => ia == ib || same_bytes(&a.path, pa, pb)?,
@@ -585,6 +723,7 @@ mod tests {
         let options = InputOptions {
             allow_setuid: false,
             host_root: host_root.map(Path::to_path_buf),
+            follow_external_symlinks: false,
         };
         collect_inputs(&parse_manifest(text)?, &options)
     }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use crate::atomic::TempOutput;
+use crate::atomic::{OutputSet, TempOutput};
 use crate::compress::{CompressOptions, Compression, Encoder};
 use crate::dedup::duplicate_files;
 use crate::descriptor::LayerDescriptor;
@@ -63,12 +63,14 @@ pub struct WrittenLayer {
 }
 
 impl WrittenLayer {
-    /// Moves the blob and the descriptor to their final paths.
+    /// Moves the blob and the descriptor to their final paths, both or neither.
     pub fn commit(self) -> Result<()> {
-        for output in self.outputs {
-            output.commit()?;
-        }
-        Ok(())
+        OutputSet::from(self.outputs).commit()
+    }
+
+    /// The blob and descriptor, to commit together with the run's other outputs.
+    pub fn into_outputs(self) -> Vec<TempOutput> {
+        self.outputs
     }
 }
 

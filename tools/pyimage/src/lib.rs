@@ -21,6 +21,8 @@
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`oci_layout`]: a base image's platform, from its OCI layout; [`status`]: the version
 //!   tag from Bazel's workspace status file (both for `pyimage-meta`).
+//! - [`fuzzing`]: the fuzz harnesses (manifest, parameter file, tree walk).
+//! - [`signals`]: interrupted runs remove their temporary files.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
 #![deny(missing_docs)]
@@ -34,6 +36,7 @@ pub mod descriptor;
 pub mod digest;
 pub mod elf;
 pub mod error;
+pub mod fuzzing;
 pub mod inputs;
 pub mod layer;
 pub mod manifest;
@@ -41,6 +44,7 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod paramfile;
 pub mod path;
+pub mod signals;
 pub mod sparse;
 pub mod split;
 pub mod status;

@@ -102,7 +102,20 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestLine>> {
         path: path.to_path_buf(),
         source,
     })?;
+    if let Some(line) = crlf_line(&bytes) {
+        return Err(Error::CrlfLineEndings {
+            what: "manifest",
+            path: path.to_path_buf(),
+            line,
+        });
+    }
     parse_manifest_bytes(&bytes)
+}
+
+/// The 1-based number of the first line that ends with a carriage return.
+pub(crate) fn crlf_line(bytes: &[u8]) -> Option<usize> {
+    let at = bytes.windows(2).position(|w| w == b"\r\n")?;
+    Some(bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1)
 }
 
 /// Parses manifest bytes, refusing invalid UTF-8 with the offending line number.
@@ -135,6 +148,12 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>> {
         let line = index + 1;
         if raw.is_empty() || raw.starts_with('#') {
             continue;
+        }
+        if raw.ends_with('\r') {
+            return Err(Error::ManifestSyntax {
+                line,
+                message: "ends with a carriage return: the manifest has CRLF (Windows) line endings; convert line endings with dos2unix or sed 's/\\r$//'".to_string(),
+            });
         }
         entries.push(ManifestLine {
             line,

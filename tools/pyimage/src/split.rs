@@ -1,14 +1,16 @@
 //! The whole `layer-splitter` run: manifest in, strip rules applied, the layer written,
 //! outputs committed only when all of them succeeded.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use crate::atomic::TempOutput;
+use crate::atomic::{check_output_paths, OutputSet, ResolvedOutput, TempOutput};
 use crate::error::{Error, Result};
 use crate::inputs::{collect_inputs, Entry, EntryKind, InputOptions};
 use crate::layer::{write_layer, LayerOptions, LayerTarget, WrittenLayer};
-use crate::manifest::read_manifest;
+use crate::manifest::{read_manifest, ManifestEntry, ManifestLine};
 use crate::strip::{StripProfile, StripRules, StripStats};
 
 /// The layer name used when none is given.
@@ -39,6 +41,10 @@ pub struct SplitConfig {
     pub allow_setuid: bool,
     /// Accept a manifest without entries.
     pub allow_empty: bool,
+    /// Copy what symlinks inside `tree` sources point to when they leave the tree.
+    pub follow_external_symlinks: bool,
+    /// The `@PARAMFILE`s the arguments came from (inputs no output may replace).
+    pub param_files: Vec<PathBuf>,
 }
 
 /// What a successful run produced.
@@ -52,7 +58,8 @@ pub struct SplitOutcome {
 
 /// Runs `layer-splitter`: writes the layer's blob, its descriptor and the report.
 pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
-    check_outputs(config)?;
+    config.layer.stamp.check().map_err(Error::LayerSpec)?;
+    let resolved = check_outputs(config)?;
     let rules = StripRules::new(config.strip_profile, &config.exclude, &config.include)?;
 
     let lines = read_manifest(&config.manifest)?;
@@ -64,8 +71,10 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     let options = InputOptions {
         allow_setuid: config.allow_setuid,
         host_root: std::env::current_dir().ok(),
+        follow_external_symlinks: config.follow_external_symlinks,
     };
     let inputs = collect_inputs(&lines, &options)?;
+    check_outputs_are_not_sources(&resolved, &lines, &inputs.entries)?;
 
     let mut stats = StripStats::new(&rules);
     let mut kept: Vec<&Entry> = Vec::new();
@@ -97,18 +106,21 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
         }
         None => None,
     };
-    written.commit()?;
-    if let Some(output) = report_output {
-        output.commit()?;
-    }
+    // Every output of the run (blob, descriptor, report) appears, or none does.
+    let mut outputs = OutputSet::from(written.into_outputs());
+    outputs.extend(report_output);
+    outputs.commit()?;
     Ok(SplitOutcome {
         report,
         warnings: inputs.warnings,
     })
 }
 
-/// Refuses a layer name the report cannot hold and outputs that share a path.
-fn check_outputs(config: &SplitConfig) -> Result<()> {
+/// Refuses a layer name the report cannot hold, and resolves every output of the run
+/// (blob, descriptor, report), refusing before any work two that are one file, one that
+/// is a directory or in a missing or read-only directory, and one that is the manifest
+/// or a parameter file.
+fn check_outputs(config: &SplitConfig) -> Result<Vec<ResolvedOutput>> {
     if config.name.is_empty() || config.name.chars().any(char::is_control) {
         return Err(Error::LayerSpec(format!(
             "--name {:?} is not a usable layer name; give a non-empty name without control characters, such as {DEFAULT_LAYER_NAME:?}",
@@ -116,18 +128,52 @@ fn check_outputs(config: &SplitConfig) -> Result<()> {
         )));
     }
     let mut outputs = vec![
-        ("--output", &config.output),
-        ("--descriptor", &config.descriptor),
+        ("--output".to_string(), config.output.clone()),
+        ("--descriptor".to_string(), config.descriptor.clone()),
     ];
     if let Some(report) = &config.report {
-        outputs.push(("--report", report));
+        outputs.push(("--report".to_string(), report.clone()));
     }
-    for (i, (flag, path)) in outputs.iter().enumerate() {
-        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| p == path) {
-            return Err(Error::LayerSpec(format!(
-                "{} is given as both {other} and {flag}; give every output its own path",
-                path.display()
-            )));
+    let mut inputs = vec![("manifest".to_string(), config.manifest.clone())];
+    for param_file in &config.param_files {
+        inputs.push(("parameter file".to_string(), param_file.clone()));
+    }
+    check_output_paths(&outputs, &inputs)
+}
+
+/// Refuses an output that is one of the sources the manifest names (a file's content, a
+/// file inside a tree, a symlink whose target is read).
+fn check_outputs_are_not_sources(
+    outputs: &[ResolvedOutput],
+    lines: &[ManifestLine],
+    entries: &BTreeMap<String, Entry>,
+) -> Result<()> {
+    for entry in entries.values() {
+        if let EntryKind::File { src, identity, .. } = &entry.kind {
+            if *identity == (0, 0) {
+                continue;
+            }
+            for output in outputs {
+                if output.identity == Some(*identity) {
+                    let src = src.clone().unwrap_or_default();
+                    return Err(output.is_input(&format!("source of {}", entry.path), &src));
+                }
+            }
+        }
+    }
+    for line in lines {
+        let (ManifestEntry::Link { dest, src } | ManifestEntry::Output { dest, src }) = &line.entry
+        else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(src) else {
+            continue;
+        };
+        let identity = Some((meta.dev(), meta.ino()));
+        for output in outputs {
+            if output.entry_identity == identity {
+                return Err(output.is_input(&format!("source of {dest}"), src));
+            }
         }
     }
     Ok(())

@@ -39,6 +39,40 @@ pub struct Stamp {
     pub gid: u64,
 }
 
+/// The largest mtime standard readers read back exactly: 2^53 seconds. Python's `tarfile`
+/// reads PAX times as floating point numbers, exact up to 2^53; GNU tar and bsdtar list
+/// and extract it (GNU tar refuses times of 2^63 and more, bsdtar crashes listing
+/// 2^63 - 1).
+pub const MAX_MTIME: u64 = 1 << 53;
+
+/// The largest uid or gid: 2^32 - 2. GNU tar refuses ids above 2^32 - 1, and 2^32 - 1 is
+/// `(uid_t) -1`, which `chown` takes as "leave unchanged", so no extracted file gets it.
+pub const MAX_ID: u64 = u32::MAX as u64 - 1;
+
+impl Stamp {
+    /// Refuses an mtime or owner that standard tar readers cannot represent.
+    pub fn check(&self) -> Result<(), String> {
+        if self.mtime > MAX_MTIME {
+            return Err(format!(
+                "--mtime {} is too large for tar readers (Python's tarfile reads times as floating point, exact only up to {MAX_MTIME}; GNU tar refuses and bsdtar crashes on larger ones); give seconds since the epoch up to {MAX_MTIME}, such as 0 or a release date",
+                self.mtime
+            ));
+        }
+        for (what, id) in [("uid", self.uid), ("gid", self.gid)] {
+            if id > MAX_ID {
+                return Err(format!(
+                    "--owner {}:{} has {what} {id}, which tar readers cannot give a file (GNU tar refuses ids above {}, and {} means \"no owner change\" to chown); use an id up to {MAX_ID}",
+                    self.uid,
+                    self.gid,
+                    u32::MAX,
+                    u32::MAX
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes the header block(s) of one member: an optional PAX header, then the ustar
 /// header. `path` is normalised (no leading `/`); directories get a trailing `/`.
 /// Returns the number of bytes written.

@@ -222,9 +222,14 @@ fn identical_bytes_across_threads_runs_and_source_locations() {
         fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink(target, &path).unwrap();
     }
+    sh(&format!(
+        "cp -a '{}/real' '{}/real'",
+        root.display(),
+        moved.display()
+    ));
     let abs = moved.join("src/tree/abs");
     fs::remove_file(&abs).unwrap();
-    std::os::unix::fs::symlink(moved.join("src/hello.txt"), &abs).unwrap();
+    std::os::unix::fs::symlink(moved.join("real/tree/abs"), &abs).unwrap();
     fs::write(moved.join("manifest.txt"), manifest.replace(&old, &new)).unwrap();
     let (second, _) = build(&moved, "second", &[]);
     assert!(

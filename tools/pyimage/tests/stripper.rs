@@ -691,3 +691,64 @@ print("imported %d modules, %d failed" % ({count}, len(failed)))
         "imports failed:\n{stdout}"
     );
 }
+
+/// Everything under `dir`: path, type, and content digest of files.
+fn snapshot(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let what = if meta.is_dir() {
+                stack.push(path.clone());
+                "dir".to_string()
+            } else if meta.file_type().is_symlink() {
+                format!("link {}", fs::read_link(&path).unwrap().display())
+            } else {
+                sha256_hex(&fs::read(&path).unwrap())
+            };
+            out.push(format!("{} {what}", path.display()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn links_out_of_the_tree_are_never_followed_or_written_through() {
+    let root = scratch("strip-outside");
+    let tree = root.join("tree");
+    python_tree(&tree);
+    // Outside the tree: what the rules would remove, and an ELF with debug sections.
+    let outside = root.join("outside");
+    write(&outside.join("__pycache__/x.cpython-311.pyc"), b"bytecode");
+    write(&outside.join("tests/test_x.py"), b"t\n");
+    write(&outside.join("x.pyc"), b"bytecode");
+    write(&outside.join("victim"), b"must stay\n");
+    let Some((_, lib)) = build_elves(&outside) else {
+        return;
+    };
+    fs::copy(&lib, tree.join("lib/libgreet.so")).unwrap();
+    symlink(&outside, tree.join("lib/python3.11/abs-out")).unwrap();
+    symlink("../../../outside", tree.join("lib/python3.11/rel-out")).unwrap();
+    symlink(&lib, tree.join("lib/linked.so")).unwrap();
+    symlink(outside.join("x.pyc"), tree.join("lib/x.pyc")).unwrap();
+    let before = snapshot(&outside);
+    let tree_text = tree.display().to_string();
+    // The temporary name of the stripped library, planted as a link out of the tree by
+    // a shell that then becomes the stripper (same process id).
+    let planted = format!(
+        "ln -s '{}' '{}/lib/.libgreet.so.tmp-'$$ && exec '{}' --profile python --strip-debug --in-place '{tree_text}'",
+        outside.join("victim").display(),
+        tree_text,
+        env!("CARGO_BIN_EXE_stripper"),
+    );
+    let out = Command::new("sh").arg("-c").arg(&planted).output().unwrap();
+    assert_ok(&out);
+    assert_eq!(snapshot(&outside), before, "files outside the tree changed");
+    assert!(debug_sections(&tree.join("lib/libgreet.so")).is_empty());
+    // The links themselves were handled as links: kept, or removed by a rule.
+    assert!(fs::symlink_metadata(tree.join("lib/python3.11/abs-out")).is_ok());
+    assert!(fs::symlink_metadata(tree.join("lib/x.pyc")).is_err());
+}

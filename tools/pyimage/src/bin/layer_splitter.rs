@@ -40,7 +40,8 @@ struct Args {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     level: Option<i32>,
 
-    /// Compression threads; 0 uses every core. The output is identical for any value.
+    /// Compression threads; 0 uses every core. At most 2 per core and what memory allows
+    /// (more are lowered, with a warning). The output is identical for any value.
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
 
@@ -55,6 +56,11 @@ struct Args {
     /// Keep setuid/setgid bits given in manifest modes (dropped with a warning otherwise).
     #[arg(long)]
     allow_setuid: bool,
+
+    /// Copy what a symlink inside a `tree` source points to when it leaves the tree
+    /// (absolute, or relative and climbing out); such links are refused otherwise.
+    #[arg(long)]
+    follow_external_symlinks: bool,
 
     /// Accept a manifest with no entries (writes an empty layer).
     #[arg(long)]
@@ -85,16 +91,22 @@ fn owner(arg: &str) -> Result<(u64, u64), String> {
 }
 
 fn run() -> anyhow::Result<()> {
-    let argv = pyimage::expand_paramfiles(std::env::args_os())?;
+    pyimage::signals::clean_up_on_termination()?;
+    let (argv, param_files) = pyimage::paramfile::expand_paramfiles_listing(std::env::args_os())?;
     let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     let level = args.level.unwrap_or(args.compression.default_level());
     args.compression
         .check_level(level)
         .map_err(anyhow::Error::msg)?;
-    let threads = match args.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n.min(256),
-    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (threads, note) = pyimage::compress::bounded_threads(
+        args.threads,
+        cores,
+        pyimage::compress::available_memory(),
+    );
+    if let Some(note) = note {
+        eprintln!("layer-splitter: warning: {note}");
+    }
     let config = SplitConfig {
         manifest: args.manifest,
         name: args.name,
@@ -120,6 +132,8 @@ fn run() -> anyhow::Result<()> {
         include: args.strip.include,
         allow_setuid: args.allow_setuid,
         allow_empty: args.allow_empty,
+        follow_external_symlinks: args.follow_external_symlinks,
+        param_files,
     };
     let outcome = pyimage::split_layer(&config)?;
     for warning in outcome.warnings {

@@ -96,6 +96,7 @@ enum Command {
 }
 
 fn run() -> anyhow::Result<()> {
+    pyimage::signals::clean_up_on_termination()?;
     let argv = pyimage::expand_paramfiles(std::env::args_os())?;
     let args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     match args.command {

@@ -57,6 +57,7 @@ fn user_path(path: PathBuf) -> PathBuf {
 }
 
 fn run() -> anyhow::Result<()> {
+    pyimage::signals::clean_up_on_termination()?;
     let argv = pyimage::expand_paramfiles(std::env::args_os())?;
     let mut args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     args.root = user_path(args.root);

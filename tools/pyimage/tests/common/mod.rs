@@ -145,7 +145,10 @@ pub fn rich_fixture(root: &Path) -> PathBuf {
     chmod(&src.join("tree/pkg/run.sh"), 0o750);
     fs::create_dir_all(src.join("tree/empty")).unwrap();
     symlink("pkg/mod.py", src.join("tree/link")).unwrap();
-    symlink(src.join("hello.txt"), src.join("tree/abs")).unwrap();
+    // How Bazel's sandbox presents a tree artifact's file: an absolute link to the same
+    // path in the real tree (followed; any other link out of a tree is refused).
+    write(&root.join("real/tree/abs"), b"hello\n");
+    symlink(root.join("real/tree/abs"), src.join("tree/abs")).unwrap();
 
     // Bazel's sandbox presents inputs as symlinks to the real files.
     let inputs = root.join("inputs");
