@@ -20,11 +20,10 @@ use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 
@@ -50,8 +49,9 @@ pub(crate) fn remove_all_temporaries() -> MutexGuard<'static, BTreeSet<PathBuf>>
 
 /// Whether unnamed temporary files can be given a name later (`linkat` through
 /// `/proc/self/fd`).
+#[cfg(target_os = "linux")]
 fn proc_fd_available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| Path::new("/proc/self/fd").is_dir())
 }
 
@@ -148,6 +148,7 @@ impl Drop for TempOutput {
 
 /// Opens an unnamed temporary file in `dir`; `None` where the filesystem (or kernel)
 /// does not support them.
+#[cfg(target_os = "linux")]
 fn open_unnamed(dir: &Path) -> io::Result<Option<File>> {
     if !proc_fd_available() {
         return Ok(None);
@@ -170,6 +171,13 @@ fn open_unnamed(dir: &Path) -> io::Result<Option<File>> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Unnamed temporary files are a Linux feature (`O_TMPFILE`); elsewhere (macOS build
+/// hosts) every temporary file is a named one.
+#[cfg(not(target_os = "linux"))]
+fn open_unnamed(_dir: &Path) -> io::Result<Option<File>> {
+    Ok(None)
 }
 
 /// The `n`th candidate for a visible temporary name of `name` in `dir`.
@@ -213,7 +221,9 @@ fn cstring(path: &Path) -> io::Result<CString> {
 }
 
 /// Gives an unnamed file the name `path` (which must not exist).
+#[cfg(target_os = "linux")]
 fn link_unnamed(file: &File, path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     let to = cstring(path)?;
     let from = cstring(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd())))?;
     // SAFETY: both strings are valid and NUL-terminated for the duration of the call.
@@ -231,6 +241,11 @@ fn link_unnamed(file: &File, path: &Path) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_file: &File, _path: &Path) -> io::Result<()> {
+    unreachable!("open_unnamed gives no unnamed files on this system")
 }
 
 /// Links `file` (unnamed) or `existing` (a path) under a fresh visible temporary name next

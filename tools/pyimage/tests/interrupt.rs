@@ -83,6 +83,7 @@ fn sigint_leaves_nothing_and_exits_130() {
 }
 
 /// Whether `dir`'s filesystem supports unnamed temporary files.
+#[cfg(target_os = "linux")]
 fn has_o_tmpfile(dir: &Path) -> bool {
     use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
@@ -94,6 +95,7 @@ fn has_o_tmpfile(dir: &Path) -> bool {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn sigkill_leaves_nothing_where_unnamed_temporary_files_exist() {
     let root = scratch("sigkill");
     if !has_o_tmpfile(&root) {
