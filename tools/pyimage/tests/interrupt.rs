@@ -5,6 +5,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,7 +24,18 @@ fn start(root: &Path) -> Child {
     .unwrap();
     let out = root.join("out");
     fs::create_dir_all(&out).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_layer-splitter"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_layer-splitter"));
+    // A shell starts background jobs with SIGINT ignored, and the tool leaves ignored
+    // signals ignored: give the child the default dispositions Bazel's actions get.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command
         .args(["--manifest", "manifest.txt", "--threads", "2"])
         .arg(format!("--output={}", out.join("layer.tgz").display()))
         .arg(format!("--descriptor={}", out.join("layer.json").display()))
