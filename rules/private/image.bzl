@@ -22,6 +22,8 @@ def py_image(
         mtime = 0,
         strip = True,
         strip_debug = False,
+        excludes = None,
+        includes = None,
         root = "/app",
         owner = None,
         entrypoint = None,
@@ -99,6 +101,11 @@ def py_image(
         mtime: modification time of every entry, in seconds since the epoch.
         strip: strip tests, caches and headers from the python and deps layers.
         strip_debug: also remove ELF debug sections from the python and deps layers.
+        excludes: globs of in-image paths (no leading `/`) to leave out of every
+            layer, with everything below them, e.g. `["**/site-packages/*/tests"]`;
+            see py_image_layers.
+        includes: globs of in-image paths to keep whatever `strip` and
+            `excludes` say.
         root: directory of the binary and its runfiles in the image.
         owner: `uid:gid` of the files (default `0:0`).
         entrypoint: list; default runs the launcher (with the image's
@@ -145,6 +152,8 @@ def py_image(
         mtime = mtime,
         strip = strip,
         strip_debug = strip_debug,
+        excludes = excludes or [],
+        includes = includes or [],
         root = root,
         tags = tags,
         visibility = visibility,

@@ -28,13 +28,15 @@ COMMON_ATTRS = {
     ),
 }
 
-def layer_options(attr, strip = False, strip_debug = False):
+def layer_options(attr, strip = False, strip_debug = False, excludes = [], includes = []):
     """How every layer of a rule is written: its COMMON_ATTRS and its strip settings.
 
     Args:
         attr: `ctx.attr` of a rule whose attributes include COMMON_ATTRS.
         strip: apply the layer's strip profile.
         strip_debug: also remove ELF debug sections (only with `strip`).
+        excludes: globs of in-image paths to leave out of every layer.
+        includes: globs of in-image paths to keep whatever `strip` and `excludes` say.
 
     Returns:
         struct for layer_action.
@@ -47,6 +49,8 @@ def layer_options(attr, strip = False, strip_debug = False):
         owner = attr.owner,
         strip = strip,
         strip_debug = strip and strip_debug,
+        excludes = excludes,
+        includes = includes,
     )
 
 def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none"):
@@ -81,6 +85,8 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none")
     args.add("--allow-empty")
     if options.hardlink_duplicates:
         args.add("--hardlink-duplicates")
+    args.add_all(options.excludes, before_each = "--exclude")
+    args.add_all(options.includes, before_each = "--include")
     if options.strip and profile != "none":
         args.add("--strip-profile", profile)
         if options.strip_debug:

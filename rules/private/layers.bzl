@@ -71,6 +71,12 @@ _ATTRS = {
         doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
         mandatory = True,
     ),
+    "excludes": attr.string_list(
+        doc = """Globs of in-image paths (without the leading `/`) to leave out of every
+        layer, with everything below them, e.g.
+        `["**/site-packages/*/tests", "**/site-packages/scipy/**/*.pyx"]`. Applied with
+        or without `strip`; what each removed is in the `report` output group.""",
+    ),
     "group_targets": attr.label_keyed_string_dict(
         doc = "Targets (e.g. `@pypi//torch`) mapped to a group name; their repositories go to that group's layer.",
     ),
@@ -84,6 +90,9 @@ _ATTRS = {
         repository; `py_image` resolves the hub as your repository sees it
         (`@@<canonical name>//package`, which this attribute also accepts).
         Groups take precedence over the python/deps/app split.""",
+    ),
+    "includes": attr.string_list(
+        doc = "Globs of in-image paths to keep whatever `strip` and `excludes` say, e.g. `[\"**/site-packages/numpy/testing/**\"]`.",
     ),
     "platform": attr.label(
         doc = "The platform the binary is built for (default linux/amd64).",
@@ -325,7 +334,13 @@ def _py_image_layers_impl(ctx):
             app.lines.append("{}\t{}/{}\t{}".format(_kind(target), runfiles_dir, path, target.path))
             app_inputs.append(target)
 
-    options = layer_options(ctx.attr, strip = ctx.attr.strip, strip_debug = ctx.attr.strip_debug)
+    options = layer_options(
+        ctx.attr,
+        strip = ctx.attr.strip,
+        strip_debug = ctx.attr.strip_debug,
+        excludes = ctx.attr.excludes,
+        includes = ctx.attr.includes,
+    )
     layers = []
     for name in order:
         content = contents[name]
