@@ -52,8 +52,9 @@ def py_image(
     * for each `registries` entry `reg`: `<push_prefix>_<reg>_latest` (tag
       `latest`) and `<push_prefix>_<reg>_tag` (the version tag from
       `--define=VERSION=...` or the workspace status key `STABLE_VERSION`);
-    * `<push_prefix>_all`: runs every push target, fails if any fails;
-      `<push_prefix>_all_latest` and `<push_prefix>_all_tag` run only the
+    * `<push_prefix>_all`: runs every push target, the registries at once (each
+      line of output prefixed with its target), fails if any fails, naming
+      each; `<push_prefix>_all_latest` and `<push_prefix>_all_tag` run only the
       `_latest` or only the `_tag` ones;
     * for each `registry_defines` entry `reg`: `<push_prefix>_<reg>`, which
       pushes to the repository given at build time (e.g.
@@ -369,11 +370,23 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
         )
         latest_pushes.append(latest)
         version_pushes.append(versioned)
-    for suffix, targets in [("_all", latest_pushes + version_pushes), ("_all_latest", latest_pushes), ("_all_tag", version_pushes)]:
+
+    # Registries at once; within one registry the version push after `latest`,
+    # so it finds every blob there already and uploads none again.
+    both = []
+    for latest, versioned in zip(latest_pushes, version_pushes):
+        both.append("_{}_both".format(latest.removesuffix("_latest")))
+        run_all(
+            name = both[-1],
+            targets = [latest, versioned],
+            tags = internal_tags,
+        )
+    for suffix, targets in [("_all", both), ("_all_latest", latest_pushes), ("_all_tag", version_pushes)]:
         if targets:
             run_all(
                 name = push_prefix + suffix,
                 targets = targets,
+                parallel = True,
                 tags = tags,
                 visibility = visibility,
             )

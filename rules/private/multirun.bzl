@@ -1,4 +1,4 @@
-"""Run several executables in turn; fail if any fails."""
+"""Run several executables, in turn or at once; fail if any fails."""
 
 load(":partition.bzl", "rlocation")
 
@@ -6,7 +6,7 @@ def _run_all_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     lines = [
         "#!/usr/bin/env bash",
-        "# Runs every target in turn; reports each failure and exits non-zero if any failed.",
+        "# Runs every target {}; reports each failure and exits non-zero if any failed.".format("at once" if ctx.attr.parallel else "in turn"),
         "set -uo pipefail",
         'export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
         "failed=()",
@@ -17,23 +17,51 @@ def _run_all_impl(ctx):
             ctx.attr.require_nonempty_message.replace('"', '\\"').replace("$", "\\$"),
         ))
     runfiles = ctx.runfiles(files = [ctx.file.require_nonempty] if ctx.file.require_nonempty else [])
-    for target in ctx.attr.targets:
+    if ctx.attr.parallel:
+        # At once, each line of output prefixed with the target's label; wait for all.
+        lines += [
+            "prefixed() { # id label command...: runs it, each output line prefixed, its status in $status_dir/id",
+            "    local id=$1 label=$2 line",
+            "    shift 2",
+            '    { "$@" 2>&1; echo "$?" >"$status_dir/$id"; } | while IFS= read -r line || [ -n "$line" ]; do printf "[%s] %s\\n" "$label" "$line"; done',
+            "}",
+            "status_dir=$(mktemp -d)",
+            "trap 'rm -rf \"$status_dir\"' EXIT",
+            "labels=()",
+        ]
+    for i, target in enumerate(ctx.attr.targets):
         exe = target[DefaultInfo].files_to_run.executable
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
-        lines.append('echo "== {label}" >&2; "$RUNFILES_DIR/{path}" "$@" || failed+=("{label}")'.format(
-            label = target.label,
-            path = rlocation(exe, ctx.workspace_name),
-        ))
+        path = rlocation(exe, ctx.workspace_name)
+        if ctx.attr.parallel:
+            lines.append('prefixed {i} "{label}" "$RUNFILES_DIR/{path}" "$@" >&2 & labels+=("{label}")'.format(
+                i = i,
+                label = target.label,
+                path = path,
+            ))
+        else:
+            lines.append('echo "== {label}" >&2; "$RUNFILES_DIR/{path}" "$@" || failed+=("{label}")'.format(
+                label = target.label,
+                path = path,
+            ))
         runfiles = runfiles.merge(ctx.runfiles(files = [exe]))
+    if ctx.attr.parallel:
+        lines += [
+            "wait",
+            'for i in "${!labels[@]}"; do',
+            '    [ "$(cat "$status_dir/$i" 2>/dev/null)" = 0 ] || failed+=("${labels[$i]}")',
+            "done",
+        ]
     lines.append('[ ${#failed[@]} -eq 0 ] || { printf "error: failed: %s\\n" "${failed[@]}" >&2; exit 1; }')
     ctx.actions.write(script, "\n".join(lines) + "\n", is_executable = True)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 run_all = rule(
     implementation = _run_all_impl,
-    doc = "Runs every executable in `targets` in order, passing the same arguments; fails if any fails.",
+    doc = "Runs every executable in `targets`, in order or (with `parallel`) at once, passing the same arguments; fails if any fails, naming each that did.",
     executable = True,
     attrs = {
+        "parallel": attr.bool(doc = "Run the targets at once, each output line prefixed with its target's label."),
         "require_nonempty": attr.label(allow_single_file = True, doc = "Refuse to run unless this file is non-empty."),
         "require_nonempty_message": attr.string(doc = "Error printed when `require_nonempty` is empty."),
         "targets": attr.label_list(doc = "Executables to run.", mandatory = True, cfg = "target"),
