@@ -33,6 +33,7 @@
 //! The plan is computed from the headers only and the output is streamed, so a 1 GB
 //! shared library never sits in memory.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -182,7 +183,9 @@ struct Section {
 pub enum KeepReason {
     /// Offsets or sizes in the headers point past the end of the file or overflow.
     Malformed,
-    /// A debug section's bytes lie inside a segment (a loader maps them).
+    /// A debug section's bytes lie inside a loadable segment (a loader maps them).
+    InsideLoadableSegment,
+    /// A debug section's bytes lie inside another segment or a header table.
     InsideSegment,
     /// A kept section's `sh_link` (or a relocation section's `sh_info`) names a debug section.
     LinkedFromKept,
@@ -207,7 +210,10 @@ impl KeepReason {
     pub fn describe(self) -> &'static str {
         match self {
             KeepReason::Malformed => "section or segment offsets lie outside the file",
-            KeepReason::InsideSegment => "debug data lies inside a loadable segment",
+            KeepReason::InsideLoadableSegment => "debug data lies inside a loadable segment",
+            KeepReason::InsideSegment => {
+                "debug data lies inside a non-loadable segment or a header table"
+            }
             KeepReason::LinkedFromKept => "a kept section refers to a debug section",
             KeepReason::AllocatedOutsideSegments => {
                 "an allocated section lies outside every segment"
@@ -292,11 +298,89 @@ pub fn examine(file: &File, size: u64) -> io::Result<DebugStrip> {
     })
 }
 
+/// What debug stripping did across many files, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DebugStripStats {
+    /// ELF executables and shared objects examined.
+    pub elf_files: u64,
+    /// Of those, files whose debug sections were removed.
+    pub stripped: u64,
+    /// Bytes saved by removing them.
+    pub bytes_saved: u64,
+    /// ELF files whose headers could not be read, and the first one's path.
+    pub unreadable: Option<(u64, String)>,
+    /// Files that kept their debug sections: per reason, how many and the first one's path.
+    pub kept: BTreeMap<KeepReason, (u64, String)>,
+}
+
+impl DebugStripStats {
+    /// Counts what stripping made of the file at `path` (a path for the report).
+    pub fn record(&mut self, path: &str, outcome: &DebugStrip) {
+        let count = |slot: &mut (u64, String)| slot.0 += 1;
+        match outcome {
+            DebugStrip::NotElf => return,
+            DebugStrip::UnreadableHeaders => {
+                count(self.unreadable.get_or_insert_with(|| (0, path.to_string())))
+            }
+            DebugStrip::NoDebugSections => {}
+            DebugStrip::Kept(reason) => count(
+                self.kept
+                    .entry(*reason)
+                    .or_insert_with(|| (0, path.to_string())),
+            ),
+            DebugStrip::Strip(plan) => {
+                self.stripped += 1;
+                self.bytes_saved += plan.original_size - plan.stripped_size;
+            }
+        }
+        self.elf_files += 1;
+    }
+
+    /// Lines for a report: what was stripped, then every reason files kept their debug
+    /// sections, each with a count and the first such file.
+    pub fn report(&self) -> String {
+        let files = |n: u64| format!("{n} ELF file{}", if n == 1 { "" } else { "s" });
+        let examined = files(self.elf_files);
+        let mut out = if self.stripped > 0 {
+            format!(
+                "strip-debug: {}, {} bytes saved ({examined} examined)\n",
+                files(self.stripped),
+                self.bytes_saved
+            )
+        } else if self.kept.is_empty() {
+            format!("strip-debug: no ELF file with debug sections ({examined} examined)\n")
+        } else {
+            format!("strip-debug: no ELF file could be stripped ({examined} examined)\n")
+        };
+        for (reason, (n, first)) in &self.kept {
+            let verb = if *n == 1 { "kept its" } else { "kept their" };
+            out += &format!(
+                "strip-debug: {} {verb} debug sections: {reason} (first: {first})\n",
+                files(*n)
+            );
+        }
+        if let Some((n, first)) = &self.unreadable {
+            out += &format!(
+                "strip-debug: {} left as {}: unreadable ELF headers (first: {first})\n",
+                files(*n),
+                if *n == 1 { "it is" } else { "they are" }
+            );
+        }
+        out
+    }
+
+    /// One warning per reason files kept their debug sections.
+    pub fn warnings(&self) -> Vec<String> {
+        self.report().lines().skip(1).map(str::to_string).collect()
+    }
+}
+
 /// The smallest segment alignment that lets a segment move.
 const MIN_MOVE_ALIGN: u64 = 4096;
 const PT_LOAD: u64 = 1;
 
 struct Segment {
+    kind: u64,
     offset: u64,
     filesz: u64,
 }
@@ -366,7 +450,11 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
             movable = false;
         }
         max_align = max_align.max(align);
-        segments.push(Segment { offset, filesz });
+        segments.push(Segment {
+            kind,
+            offset,
+            filesz,
+        });
     }
     if max_align < MIN_MOVE_ALIGN {
         movable = false;
@@ -462,7 +550,15 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
             return Err(malformed());
         }
         if removed[i] {
-            if has_data(s) && overlaps(s.offset, s.offset + s.size) {
+            let end = s.offset + s.size;
+            if has_data(s)
+                && segments
+                    .iter()
+                    .any(|p| p.kind == PT_LOAD && s.offset < p.offset + p.filesz && end > p.offset)
+            {
+                return kept(KeepReason::InsideLoadableSegment);
+            }
+            if has_data(s) && overlaps(s.offset, end) {
                 return kept(KeepReason::InsideSegment);
             }
             continue;
@@ -680,6 +776,45 @@ mod tests {
         assert_eq!(align_up(13, 8), Some(16));
         assert_eq!(align_up(16, 8), Some(16));
         assert_eq!(align_up(13, 0), Some(13));
+    }
+
+    #[test]
+    fn stats_name_every_reason_and_never_read_as_idle() {
+        let mut stats = DebugStripStats::default();
+        stats.record("a.txt", &DebugStrip::NotElf);
+        stats.record("lib/a.so", &DebugStrip::NoDebugSections);
+        assert_eq!(
+            stats.report(),
+            "strip-debug: no ELF file with debug sections (1 ELF file examined)\n"
+        );
+        stats.record(
+            "lib/b.so",
+            &DebugStrip::Kept(KeepReason::InsideLoadableSegment),
+        );
+        stats.record(
+            "lib/c.so",
+            &DebugStrip::Kept(KeepReason::InsideLoadableSegment),
+        );
+        stats.record("lib/d.so", &DebugStrip::UnreadableHeaders);
+        assert_eq!(
+            stats.report(),
+            "strip-debug: no ELF file could be stripped (4 ELF files examined)\n\
+             strip-debug: 2 ELF files kept their debug sections: debug data lies inside a loadable segment (first: lib/b.so)\n\
+             strip-debug: 1 ELF file left as it is: unreadable ELF headers (first: lib/d.so)\n"
+        );
+        stats.record(
+            "lib/e.so",
+            &DebugStrip::Strip(StripPlan {
+                pieces: Vec::new(),
+                stripped_size: 10,
+                original_size: 110,
+            }),
+        );
+        let report = stats.report();
+        assert!(
+            report.starts_with("strip-debug: 1 ELF file, 100 bytes saved (5 ELF files examined)\n")
+        );
+        assert_eq!(stats.warnings().len(), 2);
     }
 
     #[test]
