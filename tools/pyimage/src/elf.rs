@@ -15,7 +15,8 @@
 //! moves, if at all, by a whole multiple of every segment's alignment, so `p_offset` stays
 //! congruent to `p_vaddr` modulo `p_align`; `p_offset`, `sh_offset`, `e_phoff` and
 //! `e_shoff` are rewritten by the block's shift. Nothing inside a segment refers to file
-//! offsets, so nothing else changes.
+//! offsets, so nothing else changes. Between two blocks that both stay in place the
+//! original bytes stay too (a page-rounded mapping shows them); other gaps are zeros.
 //!
 //! This is what a file repaired by auditwheel or patchelf needs: patchelf appends a new
 //! loadable segment (and often the program headers) after the debug sections, and that
@@ -608,7 +609,8 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
         }))
         .collect();
     placed.sort_unstable();
-    let mut layout_pieces: Vec<(u64, u64, u64)> = Vec::new(); // (new offset, old start, len)
+    // (new offset, old start, length, whether it is a block of segment bytes)
+    let mut layout_pieces: Vec<(u64, u64, u64, bool)> = Vec::new();
     let mut block_new_start = vec![0u64; blocks.len()];
     let mut new_offsets = vec![None; sections.len()];
     let mut cursor = 0u64;
@@ -632,7 +634,7 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
                 new
             }
         };
-        layout_pieces.push((new, start, end - start));
+        layout_pieces.push((new, start, end - start, section.is_none()));
         cursor = new + (end - start);
     }
     let shift = |offset: u64| -> u64 {
@@ -688,11 +690,29 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
         patches.push((phoff, new_phdrs));
     }
     let mut pieces = Vec::new();
+    // Between two blocks that stay where they were, the original bytes stay too (the
+    // padding a page-rounded mapping shows), unless removed debug data lies there.
+    let removed_between = |from: u64, to: u64| {
+        sections
+            .iter()
+            .zip(&removed)
+            .any(|(s, &r)| r && has_data(s) && s.offset < to && s.offset + s.size > from)
+    };
     let mut written = 0u64;
-    for (new, start, len) in layout_pieces {
+    let mut previous_stayed = false;
+    for (new, start, len, is_block) in layout_pieces {
+        let stays = is_block && new == start;
         if new > written {
-            pieces.push(Piece::Bytes(vec![0; (new - written) as usize]));
+            if stays && previous_stayed && !removed_between(written, new) {
+                pieces.push(Piece::Copy {
+                    offset: written,
+                    len: new - written,
+                });
+            } else {
+                pieces.push(Piece::Bytes(vec![0; (new - written) as usize]));
+            }
         }
+        previous_stayed = stays;
         let end = start + len;
         let mut at = start;
         for (offset, bytes) in &patches {
