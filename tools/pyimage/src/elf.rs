@@ -618,12 +618,16 @@ fn plan(file: &File, size: u64, ehdr: &[u8; 64], l: Layout) -> Result<StripPlan,
     for (start, end, section) in placed {
         let new = match section {
             Some(i) => {
-                let aligned = align_up(cursor, sections[i].align.max(1)).ok_or_else(malformed)?;
+                // Never past the old offset (a section the file did not align stays
+                // unaligned), so nothing placed later has to move up.
+                let aligned = align_up(cursor, sections[i].align.max(1))
+                    .filter(|&offset| offset <= start)
+                    .unwrap_or(cursor);
                 new_offsets[i] = Some(aligned);
                 aligned
             }
             None => {
-                let gap = start - cursor;
+                let gap = start.checked_sub(cursor).ok_or_else(malformed)?;
                 let new = if movable {
                     start - gap / max_align * max_align
                 } else {

@@ -377,3 +377,38 @@ fn debug_data_a_segment_maps_is_kept_and_reported() {
         stderr(&out)
     );
 }
+
+#[test]
+fn too_little_debug_data_to_move_a_patchelf_segment_is_reported() {
+    if let Some(why) = missing_tools(true) {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let root = scratch("elf-small-patchelf");
+    let tree = root.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    let source = root.join("small.c");
+    write(&source, b"long answer(void) { return 42; }\n");
+    let lib = tree.join("small.so");
+    sh(&format!(
+        "gcc -g -O1 -shared -fPIC -o '{0}' '{1}' && patchelf --set-soname libsmall-renamed.so '{0}'",
+        lib.display(),
+        source.display()
+    ));
+    let debug: u64 = debug_ranges(&lib).iter().map(|r| r.1).sum();
+    assert!(debug > 0 && debug < 4096, "{debug} bytes of debug sections");
+    assert_eq!(call_answer(&lib), "42");
+
+    let out_dir = root.join("out");
+    let report = stdout(&strip_into(&tree, &out_dir));
+    assert!(
+        report.contains(
+            "strip-debug: 1 ELF file kept its debug sections: the debug data before a later segment is smaller than its alignment (first: small.so)"
+        ),
+        "{report}"
+    );
+    assert_eq!(
+        fs::read(&lib).unwrap(),
+        fs::read(out_dir.join("small.so")).unwrap()
+    );
+}
