@@ -12,7 +12,7 @@ use crate::compress::{CompressOptions, Compression, Encoder};
 use crate::dedup::duplicate_files;
 use crate::descriptor::LayerDescriptor;
 use crate::digest::{Digest, HashingWriter};
-use crate::elf::plan_debug_strip;
+use crate::elf::{examine, DebugStrip, DebugStripStats};
 use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
 use crate::path::ancestors;
@@ -51,10 +51,8 @@ pub struct WrittenLayer {
     pub name: String,
     /// What was written.
     pub descriptor: LayerDescriptor,
-    /// ELF files whose debug sections were removed.
-    pub elf_files_stripped: u64,
-    /// Bytes saved by removing debug sections.
-    pub elf_bytes_saved: u64,
+    /// What debug stripping did.
+    pub debug_strip: DebugStripStats,
     /// Files stored as hard links to an identical earlier file.
     pub hardlinked_files: u64,
     /// Content bytes those hard links did not store again.
@@ -110,8 +108,7 @@ pub fn write_layer(
     let encoder = Encoder::new(sink, options.compress).map_err(writing)?;
     let mut tar = HashingWriter::new(encoder);
     let mut count = 0u64;
-    let mut elf_files_stripped = 0;
-    let mut elf_bytes_saved = 0;
+    let mut debug_strip = DebugStripStats::default();
     let mut buffer = vec![0u8; 256 * 1024];
     let links = if options.hardlink_duplicates {
         duplicate_files(entries, options.compress.threads)?
@@ -184,7 +181,12 @@ pub fn write_layer(
                 };
                 let file = File::open(src).map_err(unreadable)?;
                 let plan = if options.strip_debug {
-                    plan_debug_strip(&file, *size).map_err(unreadable)?
+                    let outcome = examine(&file, *size).map_err(unreadable)?;
+                    debug_strip.record(path, &outcome);
+                    match outcome {
+                        DebugStrip::Strip(plan) => Some(plan),
+                        _ => None,
+                    }
                 } else {
                     None
                 };
@@ -216,10 +218,6 @@ pub fn write_layer(
                 }
                 if link_targets.contains(path) {
                     target_lengths.insert(path, length);
-                }
-                if let Some(plan) = plan {
-                    elf_files_stripped += 1;
-                    elf_bytes_saved += plan.original_size - plan.stripped_size;
                 }
                 tar.write_all(&[0u8; 512][..padding(length)])
                     .map_err(writing)?;
@@ -253,8 +251,7 @@ pub fn write_layer(
     Ok(WrittenLayer {
         name: target.name.clone(),
         descriptor,
-        elf_files_stripped,
-        elf_bytes_saved,
+        debug_strip,
         hardlinked_files,
         hardlinked_bytes,
         outputs: vec![blob_output, descriptor_output],

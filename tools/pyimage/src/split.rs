@@ -97,6 +97,8 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     let written = write_layer(&target, &kept, &config.layer)?;
 
     let report = render_report(config, &written, &stats);
+    let mut warnings = inputs.warnings;
+    warnings.extend(written.debug_strip.warnings());
     let report_output = match &config.report {
         Some(path) => {
             let (output, mut file) = TempOutput::create(path)?;
@@ -110,10 +112,7 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     let mut outputs = OutputSet::from(written.into_outputs());
     outputs.extend(report_output);
     outputs.commit()?;
-    Ok(SplitOutcome {
-        report,
-        warnings: inputs.warnings,
-    })
+    Ok(SplitOutcome { report, warnings })
 }
 
 /// Refuses a layer name the report cannot hold, and resolves every output of the run
@@ -206,10 +205,8 @@ fn render_report(config: &SplitConfig, layer: &WrittenLayer, stats: &StripStats)
         out += &stats.table();
     }
     if config.layer.strip_debug {
-        out += &format!(
-            "\nstrip-debug: {} ELF files, {} bytes saved\n",
-            layer.elf_files_stripped, layer.elf_bytes_saved
-        );
+        out += "\n";
+        out += &layer.debug_strip.report();
     }
     if config.layer.hardlink_duplicates {
         out += &format!(

@@ -9,7 +9,7 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::TempOutput;
-use crate::elf::plan_debug_strip;
+use crate::elf::{examine, DebugStrip, DebugStripStats};
 use crate::error::{Error, Result};
 use crate::strip::{StripRules, StripStats};
 
@@ -29,10 +29,10 @@ pub enum TreeStripMode {
 pub struct TreeStripSummary {
     /// Per-rule counts.
     pub stats: StripStats,
-    /// ELF files whose debug sections were (or would be) removed.
-    pub elf_files: u64,
-    /// Bytes saved by removing debug sections.
-    pub elf_bytes_saved: u64,
+    /// Whether debug stripping was asked for.
+    pub strip_debug: bool,
+    /// What debug stripping did (or would do).
+    pub debug_strip: DebugStripStats,
     /// Files (and symlinks) kept.
     pub kept_files: u64,
     /// Bytes of the kept files after stripping.
@@ -56,10 +56,12 @@ impl TreeStripSummary {
     /// A table of the rules, debug stripping and the totals.
     pub fn table(&self) -> String {
         let mut out = self.stats.table();
-        out += &format!(
-            "\nstrip-debug: {} ELF files, {} bytes saved\n",
-            self.elf_files, self.elf_bytes_saved
-        );
+        out += "\n";
+        if self.strip_debug {
+            out += &self.debug_strip.report();
+        } else {
+            out += "strip-debug: off\n";
+        }
         out += &format!(
             "kept: {} files, {} bytes\n",
             self.kept_files, self.kept_bytes
@@ -138,6 +140,7 @@ pub fn strip_tree(
         mode,
         summary: TreeStripSummary {
             stats: StripStats::new(rules),
+            strip_debug,
             ..Default::default()
         },
     };
@@ -257,18 +260,17 @@ impl Walker<'_> {
     fn file(&mut self, path: &Path, rel: &str, meta: &fs::Metadata) -> Result<()> {
         let plan = if self.strip_debug && meta.len() >= 64 {
             let file = File::open(path).map_err(io_at("opening", path))?;
-            plan_debug_strip(&file, meta.len())
-                .map_err(io_at("reading", path))?
-                .map(|p| (file, p))
+            let outcome = examine(&file, meta.len()).map_err(io_at("reading", path))?;
+            self.summary.debug_strip.record(rel, &outcome);
+            match outcome {
+                DebugStrip::Strip(p) => Some((file, p)),
+                _ => None,
+            }
         } else {
             None
         };
         let size = plan.as_ref().map_or(meta.len(), |(_, p)| p.stripped_size);
         self.summary.kept_bytes += size;
-        if let Some((_, p)) = &plan {
-            self.summary.elf_files += 1;
-            self.summary.elf_bytes_saved += p.original_size - p.stripped_size;
-        }
         let permissions = fs::Permissions::from_mode(meta.mode() & 0o7777);
         match (self.mode, plan) {
             (TreeStripMode::Report, _) => {}
