@@ -43,6 +43,7 @@ host_packages() {
     command -v zstd >/dev/null || missing+=(zstd)
     command -v pigz >/dev/null || missing+=(pigz)
     command -v readelf >/dev/null || missing+=(binutils)
+    command -v patchelf >/dev/null || missing+=(patchelf)
     [ -x /usr/bin/time ] || missing+=(time)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing host packages: ${missing[*]}"
