@@ -279,7 +279,7 @@ fn name_and_report_from_a_parameter_file() {
     let d = check_descriptor(&blob, &out.join("libs.json"), GZIP);
     let report = fs::read_to_string(out.join("libs.txt")).unwrap();
     assert!(report.contains("compression gzip level 6"), "{report}");
-    // The table's header and its one row, as examples/multiarch/layer_sizes.sh reads them.
+    // The table's header and its one row, in the format the report has always had.
     let lines: Vec<&str> = report.lines().collect();
     let header = lines
         .iter()
