@@ -2,7 +2,7 @@
 
 load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
 load(":platform.bzl", "KNOWN_CPUS", "PLATFORM_ATTRS", "oci_platform", "platform_args")
-load(":transition.bzl", "platform_transition")
+load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 
 def check_base(ctx, tools, base):
     """A validation action: `base` is an image for ctx's target platform.
@@ -65,16 +65,7 @@ empty_base = rule(
     doc = """An OCI image layout holding one empty image for `platform`: no layers, its
     config's `os`, `architecture` and `variant` from the platform's constraints.
     `py_image` builds on it when given no `base`.""",
-    attrs = dict(
-        PLATFORM_ATTRS,
-        platform = attr.label(
-            doc = "The platform the image is for (default linux/amd64).",
-            default = Label("//platforms:linux_amd64"),
-        ),
-        _allowlist_function_transition = attr.label(
-            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
-        ),
-    ),
+    attrs = dict(PLATFORM_ATTRS, **TRANSITION_ATTRS),
     cfg = platform_transition,
     toolchains = [TOOLS_TOOLCHAIN],
 )

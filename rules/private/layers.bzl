@@ -5,7 +5,7 @@ load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "la
 load(":oci_files.bzl", "list_file_content")
 load(":partition.bzl", "assign_repos", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
 load(":platform.bzl", "PLATFORM_ATTRS")
-load(":transition.bzl", "platform_transition")
+load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 
 PyImageLayersInfo = provider(
     doc = "The layers of a py_image_layers target and where the binary lands in the image.",
@@ -94,10 +94,6 @@ _ATTRS = {
     "includes": attr.string_list(
         doc = "Globs of in-image paths to keep whatever `strip` and `excludes` say, e.g. `[\"**/site-packages/numpy/testing/**\"]`.",
     ),
-    "platform": attr.label(
-        doc = "The platform the binary is built for (default linux/amd64).",
-        default = Label("//platforms:linux_amd64"),
-    ),
     "root": attr.string(
         doc = "Directory in the image that holds the binary and its runfiles.",
         default = "/app",
@@ -113,9 +109,6 @@ _ATTRS = {
     "strip_debug": attr.bool(
         doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
         default = False,
-    ),
-    "_allowlist_function_transition": attr.label(
-        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
     ),
 }
 
@@ -387,7 +380,7 @@ def _py_image_layers_impl(ctx):
 py_image_layers = rule(
     implementation = _py_image_layers_impl,
     doc = _DOC,
-    attrs = dict(_ATTRS, **dict(COMMON_ATTRS, **PLATFORM_ATTRS)),
+    attrs = dict(_ATTRS, **dict(COMMON_ATTRS, **dict(PLATFORM_ATTRS, **TRANSITION_ATTRS))),
     # The whole rule moves to the image's platform, so the Python toolchain it
     # resolves is the one the binary was built with.
     cfg = platform_transition,

@@ -10,3 +10,15 @@ platform_transition = transition(
     inputs = ["//command_line_option:platforms"],
     outputs = ["//command_line_option:platforms"],
 )
+
+# What every rule with `cfg = platform_transition` declares: the platform it moves
+# to and the allowlist a Starlark transition needs.
+TRANSITION_ATTRS = {
+    "platform": attr.label(
+        doc = "The platform to build for (default linux/amd64).",
+        default = Label("//platforms:linux_amd64"),
+    ),
+    "_allowlist_function_transition": attr.label(
+        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+    ),
+}
