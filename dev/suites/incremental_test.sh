@@ -75,6 +75,12 @@ echo "blobs uploaded (registry log): first push $before, push after the app edit
 [ $((after - before)) = 2 ] || { echo "FAIL: expected 2 uploads (app layer + config), got $((after - before))"; exit 1; }
 check //examples/ca_service:image examples/ca_service/service.py "# edited" "app.tar.gz"
 check //examples/ca_service:image examples/ca_service/internal_ca.pem "# rotated" "ca_layer.tar.gz"
+# Two services on one py_shared_layers target: an edit of one re-runs only its
+# app layer; a change to a shared layer re-runs that layer's action once, not
+# once per image.
+check //examples/shared_stack/... examples/shared_stack/orders/service.py "# edited" "app.tar.gz"
+change //examples/shared_stack/... "lock: werkzeug 3.1.9 -> 3.1.8" "web.tar.gz" downgrade_werkzeug
+restore examples/flask_app/requirements_lock.txt
 change //examples/ca_service:image "lock: werkzeug 3.1.9 -> 3.1.8" "deps.tar.gz" downgrade_werkzeug
 change //examples/ca_service:image "interpreter: another python3 build" "python.tar.gz" new_interpreter
 BUILD_FLAGS=()

@@ -23,6 +23,10 @@ keep() { # file: restored when the script ends
     _kept+=("$1")
 }
 
+restore() { # file given to keep: back to what it was now
+    cp "$WORK/${1//\//_}" "$1"
+}
+
 # start_registry DIR: serves a registry storing its blobs under DIR; sets
 # REGISTRY_PORT and writes DIR/registry.pid (stop it with stop_registry DIR)
 # and DIR/registry.log (the request log, to count uploads).

@@ -7,7 +7,7 @@
 
 Every regular file and symlink of the image's layers (all but the first, the
 base) belongs to the repository named by the path component after
-`.runfiles/`. Checks that no path is in two layers, that each repository sits
+`app/external/` (external repositories) or `.runfiles/` (the main one). Checks that no path is in two layers, that each repository sits
 in one layer only, that the repositories of a `--layer NAME=REGEX` layer all
 match REGEX and no other layer holds one that does, and the compressed size
 bounds; prints a table of the layers. Exits 1 with the reasons on failure.
@@ -35,9 +35,20 @@ def read_manifest(layout):
     return manifest, config
 
 
-def repo_of(path):
+def repo_of(member):
+    """The repository a layer entry belongs to: the component after `external/`
+    (where the image keeps each external repository) or after `.runfiles/` (the
+    main repository, and the runfiles directory's links to the external ones)."""
+    path = member.name
     head, sep, rest = path.partition(".runfiles/")
-    return rest.split("/", 1)[0] if sep else "(launcher)"
+    if sep:
+        repo = rest.split("/", 1)[0]
+        if member.issym() and "/" not in rest:
+            return "(links)"  # <binary>.runfiles/<repository> -> .../external/<repository>
+        return repo
+    if path.startswith("app/external/"):
+        return path.split("/", 3)[2]
+    return "(launcher)"
 
 
 def pairs(values, convert):
@@ -82,7 +93,7 @@ def main():
                 if member.name in seen:
                     errors.append(f"{member.name} is in layers {seen[member.name]} and {name}")
                 seen[member.name] = name
-                repo = repo_of(member.name)
+                repo = repo_of(member)
                 layer_repos.add(repo)
                 repos.setdefault(repo, set()).add(name)
         sizes[name] = desc["size"]

@@ -46,13 +46,18 @@ class ConfigTest(unittest.TestCase):
             first_line = tar.extractfile(app["app/hello"]).readline()
         if first_line.startswith(b"#!") and b"python" in first_line:
             # A Python launcher runs on the image's own interpreter, which the
-            # python layer holds under the binary's runfiles.
+            # python layer holds in its repository's directory; the binary's
+            # runfiles directory links to it.
             self.assertEqual(len(entrypoint), 2, entrypoint)
             self.assertTrue(entrypoint[0].startswith("/app/hello.runfiles/"), entrypoint)
             self.assertRegex(entrypoint[0], r"/bin/python3(\.\d+)?$")
+            repo, _, rest = entrypoint[0][len("/app/hello.runfiles/"):].partition("/")
+            link = app["app/hello.runfiles/" + repo]
+            self.assertTrue(link.issym(), link.name)
+            resolved = os.path.normpath(os.path.join("app/hello.runfiles", link.linkname, rest))
             tar, python = members("python")
             tar.close()
-            self.assertIn(entrypoint[0].lstrip("/"), python)
+            self.assertIn(resolved, python)
         else:
             # Any other launcher (rules_python's bootstrap_impl=script) runs as it is.
             self.assertEqual(entrypoint, ["/app/hello"], first_line)

@@ -113,6 +113,38 @@ class LayersTest(unittest.TestCase):
             self.assertTrue(any(n.endswith("site-packages/six.py") for n in six), layers)
 
 
+    def test_external_repositories_linked(self):
+        # The python and deps layers hold their repositories below app/external/,
+        # whatever the binary is called; the runfiles directory links to them.
+        app = layer(IMAGE, "app")
+        repos = set()
+        for name in ("python", "deps"):
+            for path in layer(IMAGE, name):
+                self.assertTrue(path == "app" or path.startswith("app/external"), path)
+                parts = path.split("/")
+                if len(parts) > 2:
+                    repos.add(parts[2])
+        self.assertTrue(repos)
+        for repo in repos:
+            link = app.get("app/hello.runfiles/" + repo)
+            self.assertIsNotNone(link, repo)
+            self.assertTrue(link.issym(), repo)
+            self.assertEqual(link.linkname, "../external/" + repo)
+        # GNU tar unpacks the layers; six is reached through the runfiles directory.
+        import subprocess
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as out:
+            for path in IMAGE:
+                subprocess.run(["tar", "-xf", os.path.join(RUNFILES, path), "-C", out], check=True)
+            found = [
+                os.path.join(d, f)
+                for d, _, files in os.walk(os.path.join(out, "app/hello.runfiles"), followlinks=True)
+                for f in files
+                if f == "six.py"
+            ]
+            self.assertEqual(len(found), 1, found)
+
     def test_symlinks_preserved(self):
         app = layer(IMAGE, "app")
         runfiles = "app/hello.runfiles/"

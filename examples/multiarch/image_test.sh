@@ -66,7 +66,7 @@ done
 # runfiles' site-packages on PYTHONPATH.
 rootfs=$WORK/arm64-bundle/rootfs
 read -r interpreter launcher < <(python3 -c 'import json, sys; print(*json.load(open(sys.argv[1]))["process"]["args"][:2])' "$WORK/arm64-bundle/config.json")
-pythonpath=$(find "$rootfs$launcher.runfiles" -mindepth 2 -maxdepth 2 -name site-packages -type d | sort | paste -sd:)
+pythonpath=$(find -L "$rootfs$launcher.runfiles" -mindepth 2 -maxdepth 2 -name site-packages -type d | sort | paste -sd:)
 [ -n "$pythonpath" ] || fail "no site-packages under $launcher.runfiles in the arm64 image"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PYTHONPATH=$pythonpath PORT=$PORT HOST=127.0.0.1 qemu-aarch64 -L "$rootfs" "$rootfs$interpreter" \

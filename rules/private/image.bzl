@@ -4,7 +4,7 @@ load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oc
 load(":base.bzl", "empty_base")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
-load(":partition.bzl", "canonical_pattern")
+load(":partition.bzl", "canonical_groups")
 load(":version.bzl", "repository_from_define", "version_tag")
 
 def py_image(
@@ -16,6 +16,7 @@ def py_image(
         groups = None,
         group_targets = None,
         split_deps = False,
+        shared_layers = None,
         compression = "gzip",
         compression_level = -1,
         hardlink_duplicates = True,
@@ -94,6 +95,9 @@ def py_image(
         group_targets: dict of target (e.g. `@pypi//torch`) -> layer name, for
             groups named by label; see py_image_layers.
         split_deps: one layer per external repository.
+        shared_layers: a [py_shared_layers](#py_shared_layers) target whose
+            layers (written once for every image that names it) hold the
+            repositories it has; see py_image_layers.
         compression: `gzip` (default), `zstd` or `none`.
         compression_level: compression level; -1 uses the tool's default
             (gzip 5, zstd 3).
@@ -141,12 +145,10 @@ def py_image(
         name = layers,
         base = base,
         binary = binary,
-        groups = {
-            group: [canonical_pattern(p, _canonical_repo_name) for p in patterns]
-            for group, patterns in (groups or {}).items()
-        },
+        groups = canonical_groups(groups),
         group_targets = group_targets or {},
         split_deps = split_deps,
+        shared_layers = shared_layers,
         compression = compression,
         compression_level = compression_level,
         hardlink_duplicates = hardlink_duplicates,
@@ -213,10 +215,6 @@ def py_image(
         tags = tags,
         visibility = visibility,
     )
-
-def _canonical_repo_name(apparent):
-    # Any target name will do: only the repository is resolved.
-    return native.package_relative_label("@{}//:BUILD".format(apparent)).workspace_name
 
 def py_image_index(
         name,

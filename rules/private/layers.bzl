@@ -3,7 +3,7 @@
 load(":base.bzl", "check_base")
 load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "layer_options")
 load(":oci_files.bzl", "list_file_content")
-load(":partition.bzl", "assign_repos", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
+load(":partition.bzl", "assign_repos", "canonical_groups", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
 load(":platform.bzl", "PLATFORM_ATTRS")
 load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 
@@ -14,6 +14,17 @@ PyImageLayersInfo = provider(
         "entrypoint": "File: the command that runs the binary in the image, one element per line (rules_oci 2.x's format)",
         "launcher": "string: the binary's path in the image",
         "runfiles_dir": "string: the binary's runfiles directory in the image",
+    },
+)
+
+PyImageSharedLayersInfo = provider(
+    doc = "Layers of external repositories that images share: see py_shared_layers.",
+    fields = {
+        "layers": "list of struct(name, blob, descriptor, report) in image order",
+        "repos": "dict: canonical name of each repository the layers hold -> its layer's name",
+        "files": "depset of every File the layers hold",
+        "external_dir": "string: the directory of the repositories in the image (`<root>/external`)",
+        "label": "Label of the py_shared_layers target, for messages",
     },
 )
 
@@ -29,6 +40,14 @@ Files are assigned by the repository that owns them, never by path patterns:
 * `deps`: every other external repository (pip packages, runfiles libraries);
   with `split_deps = True`, one layer per repository instead;
 * `app`: the main repository, generated files, the launcher and `_repo_mapping`.
+
+In the image, the binary is at `<root>/<package>/<name>` with its runfiles
+directory next to it, and each external repository is in
+`<root>/external/<repository>`, which the runfiles directory links to
+(`<name>.runfiles/<repository>` is a relative symlink). So a repository's
+layer does not depend on the binary that uses it: two images on the same
+interpreter and wheels get the same python and deps layers, byte for byte,
+and [py_shared_layers](#py_shared_layers) writes them once for all images.
 
 Each layer is written by its own action whose inputs are only that layer's
 files, so editing application code re-runs only the `app` action and a remote
@@ -61,110 +80,6 @@ oci_image(
 Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
 `report` (a size report), `entrypoint` (the command file for `oci_image`).
 """
-
-_ATTRS = {
-    "base": attr.label(
-        doc = "Optional base image (an OCI image layout). When given, a validation action checks that its architecture matches `platform`.",
-        allow_single_file = True,
-    ),
-    "binary": attr.label(
-        doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
-        mandatory = True,
-    ),
-    "excludes": attr.string_list(
-        doc = """Globs of in-image paths (without the leading `/`) to leave out of every
-        layer, with everything below them, e.g.
-        `["**/site-packages/*/tests", "**/site-packages/scipy/**/*.pyx"]`. Applied with
-        or without `strip`; what each removed is in the `report` output group.""",
-    ),
-    "group_targets": attr.label_keyed_string_dict(
-        doc = "Targets (e.g. `@pypi//torch`) mapped to a group name; their repositories go to that group's layer.",
-    ),
-    "groups": attr.string_list_dict(
-        doc = """Group name -> repository patterns; each group becomes its own layer,
-        placed after `python` and before `deps`, in the order given. A pattern is
-        `@hub//package` (a pip package of the hub; `*` wildcards allowed, e.g.
-        `@pypi//nvidia_*`) or `@repo` (a repository by name, wildcards allowed).
-        A package is matched by the distribution its repository's files declare
-        (`<name>-<version>.dist-info`), whatever rules_python names the
-        repository; `py_image` resolves the hub as your repository sees it
-        (`@@<canonical name>//package`, which this attribute also accepts).
-        Groups take precedence over the python/deps/app split.""",
-    ),
-    "includes": attr.string_list(
-        doc = "Globs of in-image paths to keep whatever `strip` and `excludes` say, e.g. `[\"**/site-packages/numpy/testing/**\"]`.",
-    ),
-    "root": attr.string(
-        doc = "Directory in the image that holds the binary and its runfiles.",
-        default = "/app",
-    ),
-    "split_deps": attr.bool(
-        doc = "One layer per external repository instead of a single `deps` layer: `deps_<distribution>` for a wheel's repository (from its `.dist-info`), `deps_<repository>` for any other.",
-        default = False,
-    ),
-    "strip": attr.bool(
-        doc = "Drop what a runtime never needs (tests, caches, headers, RECORD files) from the python and deps layers.",
-        default = True,
-    ),
-    "strip_debug": attr.bool(
-        doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
-        default = False,
-    ),
-}
-
-# Manifest kinds of runfiles (see tools/README.md): `file` copies content,
-# `tree` a directory artifact, `link` stores a symlink artifact's own text
-# (ctx.actions.declare_symlink, as rules_python's venvs make), and `output` lets
-# the tool tell the last two apart where Bazel (7) does not say which it is.
-_KINDS = ["file", "tree", "link", "output"]
-
-def _kind(f):
-    if f.is_directory:
-        return "tree"
-    is_symlink = getattr(f, "is_symlink", None)  # Bazel >= 8
-    if is_symlink != None:
-        return "link" if is_symlink else "file"
-    return "file" if f.is_source else "output"
-
-def _main_and_external(files):
-    main, external = [], []
-    for f in files:
-        (external if f.short_path.startswith("../") else main).append(f)
-    return main, external
-
-def _main_entry(f):
-    return f.short_path + "\t" + f.path
-
-def _external_entry(f):
-    return f.short_path[3:] + "\t" + f.path
-
-def _escape(s):
-    return s.replace("%", "%%")
-
-def _empty_file(path, workspace_name, layer_of):
-    """(runfiles-relative path, layer) of an entry of runfiles.empty_filenames.
-
-    They are relative to the main repository's runfiles directory; `../<repo>/...`
-    (and, with legacy external runfiles, `external/<repo>/...`) belong to <repo>.
-    """
-    for prefix in ["../", "external/"]:
-        if path.startswith(prefix):
-            rest = path[len(prefix):]
-            return rest, layer_of.get(rest.split("/")[0], "app")
-    return workspace_name + "/" + path, "app"
-
-def _write_manifest(ctx, layer, content, runfiles_dir, workspace_name):
-    """Writes a layer-splitter manifest lazily; big lists never become strings here."""
-    args = ctx.actions.args()
-    args.set_param_file_format("multiline")
-    for kind in _KINDS:
-        main, external = _main_and_external(content.by_kind[kind])
-        args.add_all(main, map_each = _main_entry, format_each = _escape("{}\t{}/{}/".format(kind, runfiles_dir, workspace_name)) + "%s")
-        args.add_all(external, map_each = _external_entry, format_each = _escape("{}\t{}/".format(kind, runfiles_dir)) + "%s")
-    args.add_all(content.lines)
-    manifest = ctx.actions.declare_file("{}/{}.manifest".format(ctx.label.name, layer))
-    ctx.actions.write(manifest, args)
-    return manifest
 
 _PICK_ENTRYPOINT = """
 set -eu
@@ -204,6 +119,128 @@ def _entrypoint(ctx, executable, launcher, interpreter):
     )
     return out
 
+# Attributes that say how a binary's external repositories become layers, the
+# same on py_image_layers and py_shared_layers.
+_PARTITION_ATTRS = {
+    "excludes": attr.string_list(
+        doc = """Globs of in-image paths (without the leading `/`) to leave out of every
+        layer, with everything below them, e.g.
+        `["**/site-packages/*/tests", "**/site-packages/scipy/**/*.pyx"]`. Applied with
+        or without `strip`; what each removed is in the `report` output group.""",
+    ),
+    "group_targets": attr.label_keyed_string_dict(
+        doc = "Targets (e.g. `@pypi//torch`) mapped to a group name; their repositories go to that group's layer.",
+    ),
+    "groups": attr.string_list_dict(
+        doc = """Group name -> repository patterns; each group becomes its own layer,
+        placed after `python` and before `deps`, in the order given. A pattern is
+        `@hub//package` (a pip package of the hub; `*` wildcards allowed, e.g.
+        `@pypi//nvidia_*`) or `@repo` (a repository by name, wildcards allowed).
+        A package is matched by the distribution its repository's files declare
+        (`<name>-<version>.dist-info`), whatever rules_python names the
+        repository; `py_image` resolves the hub as your repository sees it
+        (`@@<canonical name>//package`, which this attribute also accepts).
+        Groups take precedence over the python/deps/app split.""",
+    ),
+    "includes": attr.string_list(
+        doc = "Globs of in-image paths to keep whatever `strip` and `excludes` say, e.g. `[\"**/site-packages/numpy/testing/**\"]`.",
+    ),
+    "root": attr.string(
+        doc = "Directory in the image that holds the binary and its runfiles; external repositories are in its `external/` directory.",
+        default = "/app",
+    ),
+    "split_deps": attr.bool(
+        doc = "One layer per external repository instead of a single `deps` layer: `deps_<distribution>` for a wheel's repository (from its `.dist-info`), `deps_<repository>` for any other.",
+        default = False,
+    ),
+    "strip": attr.bool(
+        doc = "Drop what a runtime never needs (tests, caches, headers, RECORD files) from the python and deps layers.",
+        default = True,
+    ),
+    "strip_debug": attr.bool(
+        doc = "Also remove ELF debug sections from shared objects and executables in the python and deps layers.",
+        default = False,
+    ),
+}
+
+_ATTRS = dict(_PARTITION_ATTRS, **{
+    "base": attr.label(
+        doc = "Optional base image (an OCI image layout). When given, a validation action checks that its architecture matches `platform`.",
+        allow_single_file = True,
+    ),
+    "binary": attr.label(
+        doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
+        mandatory = True,
+    ),
+    "shared_layers": attr.label(
+        doc = """A [py_shared_layers](#py_shared_layers) target: the repositories it holds
+        come from its layers, placed first, instead of layers of this target's own, so
+        every image that names it shares those layers' actions and bytes. `groups`,
+        `split_deps`, `strip` and the globs here apply to the other repositories.""",
+        providers = [PyImageSharedLayersInfo],
+    ),
+})
+
+# Manifest kinds of runfiles (see tools/README.md): `file` copies content,
+# `tree` a directory artifact, `link` stores a symlink artifact's own text
+# (ctx.actions.declare_symlink, as rules_python's venvs make), and `output` lets
+# the tool tell the last two apart where Bazel (7) does not say which it is.
+_KINDS = ["file", "tree", "link", "output"]
+
+def _kind(f):
+    if f.is_directory:
+        return "tree"
+    is_symlink = getattr(f, "is_symlink", None)  # Bazel >= 8
+    if is_symlink != None:
+        return "link" if is_symlink else "file"
+    return "file" if f.is_source else "output"
+
+def _main_and_external(files):
+    main, external = [], []
+    for f in files:
+        (external if f.short_path.startswith("../") else main).append(f)
+    return main, external
+
+def _main_entry(f):
+    return f.short_path + "\t" + f.path
+
+def _external_entry(f):
+    return f.short_path[3:] + "\t" + f.path
+
+def _escape(s):
+    return s.replace("%", "%%")
+
+def _image_root(attr):
+    return "/" + attr.root.strip("/") if attr.root.strip("/") else ""
+
+def _runfiles_relative_empty(path, workspace_name):
+    """The runfiles-relative path of an entry of runfiles.empty_filenames.
+
+    They are relative to the main repository's runfiles directory; `../<repo>/...`
+    (and, with legacy external runfiles, `external/<repo>/...`) belong to <repo>.
+    """
+    for prefix in ["../", "external/"]:
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return workspace_name + "/" + path
+
+def _write_manifest(ctx, layer, content, main_dir, external_dir):
+    """Writes a layer-splitter manifest lazily; big lists never become strings here.
+
+    Files of the main repository go below `main_dir`, those of an external
+    repository below `external_dir/<repository>`.
+    """
+    args = ctx.actions.args()
+    args.set_param_file_format("multiline")
+    for kind in _KINDS:
+        main, external = _main_and_external(content.by_kind[kind])
+        args.add_all(main, map_each = _main_entry, format_each = _escape("{}\t{}/".format(kind, main_dir)) + "%s")
+        args.add_all(external, map_each = _external_entry, format_each = _escape("{}\t{}/".format(kind, external_dir)) + "%s")
+    args.add_all(content.lines)
+    manifest = ctx.actions.declare_file("{}/{}.manifest".format(ctx.label.name, layer))
+    ctx.actions.write(manifest, args)
+    return manifest
+
 def _group_repos(ctx):
     """Repositories of the targets in `group_targets`, by group."""
     by_group = {}
@@ -217,40 +254,24 @@ def _group_repos(ctx):
             repos.append(repo_of(f))
     return by_group
 
-def _py_image_layers_impl(ctx):
-    binary = ctx.attr.binary
-    default_info = binary[DefaultInfo]
-    executable = default_info.files_to_run.executable
-    if executable == None:
-        fail("binary: {} is not executable; give a py_binary (or any executable rule) as `binary`".format(binary.label))
-    runfiles = default_info.default_runfiles
+def _plan(ctx, files_by_repo, python_repos):
+    """Which layer each repository goes to, and the layers in image order.
 
-    tools = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage
-    workspace_name = ctx.workspace_name
+    Args:
+        ctx: a rule context with _PARTITION_ATTRS.
+        files_by_repo: dict canonical repository name -> list of its Files.
+        python_repos: repositories of the Python runtime.
 
-    # Where the binary lands in the image.
-    root = "/" + ctx.attr.root.strip("/") if ctx.attr.root.strip("/") else ""
-    launcher = "{}/{}".format(root, rlocation(executable, workspace_name) if executable.short_path.startswith("../") else executable.short_path)
-    runfiles_dir = launcher + ".runfiles"
-
-    python_repos = []
-    interpreter = None
-    py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
-    if py_toolchain and getattr(py_toolchain, "py3_runtime", None) and py_toolchain.py3_runtime.interpreter:
-        interpreter = py_toolchain.py3_runtime.interpreter
-        python_repos.append(repo_of(interpreter))
-
-    # Partition the runfiles by owner repository. This walks the runfiles once
-    # at analysis time: each layer action must list exactly its own inputs.
-    files_by_repo = {}
-    in_runfiles = {}
+    Returns:
+        struct(order = layer names, least to most often changed,
+        contents = dict layer name -> struct(by_kind, lines)).
+    """
     distributions = {}
-    for f in runfiles.files.to_list():
-        repo = repo_of(f)
-        files_by_repo.setdefault(repo, []).append(f)
-        in_runfiles[f] = True
-        if repo and ".dist-info/" in f.short_path:
-            distributions.setdefault(repo, {})[distribution_of(f.short_path)] = True
+    for repo, files in files_by_repo.items():
+        if repo:
+            for f in files:
+                if ".dist-info/" in f.short_path:
+                    distributions.setdefault(repo, {})[distribution_of(f.short_path)] = True
     for group in list(ctx.attr.groups.keys()) + list(ctx.attr.group_targets.values()):
         if group in ["python", "deps", "app"] or group.startswith("deps_"):
             fail("groups: '{}' is the name of a built-in layer; give the group another name (e.g. '{}_libs')".format(group, group))
@@ -274,7 +295,6 @@ def _py_image_layers_impl(ctx):
         fail("\n".join(assignment.errors))
     layer_of = assignment.layer_of
 
-    # Layer order: least to most frequently changed.
     order = ["python"] + [g for g in ctx.attr.groups] + [g for g in ctx.attr.group_targets.values() if g not in ctx.attr.groups]
     if ctx.attr.split_deps:
         # A wheel's repository is named after the distribution it declares
@@ -297,36 +317,16 @@ def _py_image_layers_impl(ctx):
     order.append("app")
     order = [name for i, name in enumerate(order) if name not in order[:i]]
 
-    contents = {name: struct(by_kind = {kind: [] for kind in _KINDS}, lines = []) for name in order}
+    contents = {name: struct(by_kind = {kind: [] for kind in _KINDS}, lines = [], repos = []) for name in order}
     for repo, files in files_by_repo.items():
-        by_kind = contents[layer_of[repo]].by_kind
+        content = contents[layer_of[repo]]
+        content.repos.append(repo)
         for f in files:
-            by_kind[_kind(f)].append(f)
-    app = contents["app"]
-    app.lines.append("file\t{}\t{}".format(launcher, executable.path))
-    app_inputs = [executable]
+            content.by_kind[_kind(f)].append(f)
+    return struct(order = order, contents = contents)
 
-    # Bazel's runfiles tree always has the main repository's directory, even
-    # when it holds no file: launchers reach other repositories' files through
-    # it (`_main/../<repo>/...`, a binary whose main file is external).
-    app.lines.append("dir\t{}/{}".format(runfiles_dir, workspace_name))
-    repo_mapping = getattr(default_info.files_to_run, "repo_mapping_manifest", None)
-    if repo_mapping:
-        app.lines.append("file\t{}/_repo_mapping\t{}".format(runfiles_dir, repo_mapping.path))
-        app_inputs.append(repo_mapping)
-    for path in runfiles.empty_filenames.to_list():
-        rel, layer = _empty_file(path, workspace_name, layer_of)
-        contents[layer].lines.append("empty\t{}/{}".format(runfiles_dir, rel))
-    symlinks = [(workspace_name + "/" + e.path, e.target_file) for e in runfiles.symlinks.to_list()]
-    symlinks += [(e.path, e.target_file) for e in runfiles.root_symlinks.to_list()]
-    for path, target in symlinks:
-        if target in in_runfiles:
-            # The target is in the image under its own path: link to it.
-            app.lines.append("symlink\t{}/{}\t{}/{}".format(runfiles_dir, path, runfiles_dir, rlocation(target, workspace_name)))
-        else:
-            app.lines.append("{}\t{}/{}\t{}".format(_kind(target), runfiles_dir, path, target.path))
-            app_inputs.append(target)
-
+def _write_layers(ctx, tools, plan, main_dir, external_dir, app_inputs = []):
+    """One layer-splitter action per non-empty layer of a plan, in order."""
     options = layer_options(
         ctx.attr,
         strip = ctx.attr.strip,
@@ -335,18 +335,18 @@ def _py_image_layers_impl(ctx):
         includes = ctx.attr.includes,
     )
     layers = []
-    for name in order:
-        content = contents[name]
+    for name in plan.order:
+        content = plan.contents[name]
         files = [f for kind in _KINDS for f in content.by_kind[kind]]
         if not files and not content.lines:
             continue
-        manifest = _write_manifest(ctx, name, content, runfiles_dir, workspace_name)
+        manifest = _write_manifest(ctx, name, content, main_dir, external_dir)
         inputs = depset(files + (app_inputs if name == "app" else []))
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
         layers.append(layer_action(ctx, tools, name, manifest, inputs, options, profile))
+    return layers
 
-    entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
-
+def _summary(ctx, layers):
     report = ctx.actions.declare_file(ctx.label.name + ".report.txt")
     report_args = ctx.actions.args()
     report_args.add(report)
@@ -359,10 +359,108 @@ def _py_image_layers_impl(ctx):
         mnemonic = "PyImageReport",
         progress_message = "Summarising layer sizes of %{label}",
     )
+    return report
 
-    blobs = [layer.blob for layer in layers]
+def _python_repos(ctx):
+    """(repositories of the Python runtime, its interpreter File or None)."""
+    py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
+    if py_toolchain and getattr(py_toolchain, "py3_runtime", None) and py_toolchain.py3_runtime.interpreter:
+        interpreter = py_toolchain.py3_runtime.interpreter
+        return [repo_of(interpreter)], interpreter
+    return [], None
+
+def _py_image_layers_impl(ctx):
+    binary = ctx.attr.binary
+    default_info = binary[DefaultInfo]
+    executable = default_info.files_to_run.executable
+    if executable == None:
+        fail("binary: {} is not executable; give a py_binary (or any executable rule) as `binary`".format(binary.label))
+    runfiles = default_info.default_runfiles
+
+    tools = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage
+    workspace_name = ctx.workspace_name
+
+    # Where the binary lands in the image. External repositories live in
+    # `<root>/external/<repository>` and the runfiles directory links to them, so
+    # their layers do not depend on the binary's name or package.
+    root = _image_root(ctx.attr)
+    external_dir = root + "/external"
+    launcher = "{}/{}".format(root, rlocation(executable, workspace_name) if executable.short_path.startswith("../") else executable.short_path)
+    runfiles_dir = launcher + ".runfiles"
+    python_repos, interpreter = _python_repos(ctx)
+
+    shared = ctx.attr.shared_layers[PyImageSharedLayersInfo] if ctx.attr.shared_layers else None
+    shared_files = {f: True for f in shared.files.to_list()} if shared else {}
+
+    # Partition the runfiles by owner repository. This walks the runfiles once
+    # at analysis time: each layer action must list exactly its own inputs.
+    files_by_repo = {}
+    in_runfiles = {}
+    missing = []
+    for f in runfiles.files.to_list():
+        in_runfiles[f] = True
+        repo = repo_of(f)
+        if shared and repo in shared.repos:
+            if f not in shared_files:
+                missing.append(f)
+            continue
+        files_by_repo.setdefault(repo, []).append(f)
+    if missing:
+        fail("shared_layers: {} holds repositories {} but not these files of them that {} needs: {}{}\nAdd the targets that bring them to the `deps` of {}.".format(
+            shared.label,
+            ", ".join(sorted({"@@" + repo_of(f): True for f in missing}.keys())),
+            binary.label,
+            ", ".join([f.short_path for f in missing[:5]]),
+            " and {} more".format(len(missing) - 5) if len(missing) > 5 else "",
+            shared.label,
+        ))
+
+    # The directory of each external repository, which the runfiles directory links to.
+    repo_dirs = {repo: external_dir for repo in files_by_repo if repo}
+    if shared:
+        repo_dirs.update({repo: shared.external_dir for repo in shared.repos})
+
+    def image_path(rel):
+        """In-image path of a runfiles-relative path: through the links, not below them."""
+        repo = rel.partition("/")[0]
+        return "{}/{}".format(repo_dirs[repo], rel) if repo in repo_dirs else "{}/{}".format(runfiles_dir, rel)
+
+    plan = _plan(ctx, files_by_repo, python_repos)
+    app = plan.contents["app"]
+    app.lines.append("file\t{}\t{}".format(launcher, executable.path))
+    app_inputs = [executable]
+
+    # Bazel's runfiles tree always has the main repository's directory, even
+    # when it holds no file: launchers reach other repositories' files through
+    # it (`_main/../<repo>/...`, a binary whose main file is external).
+    app.lines.append("dir\t{}/{}".format(runfiles_dir, workspace_name))
+    for repo in sorted(repo_dirs.keys()):
+        app.lines.append("symlink\t{}/{}\t{}/{}".format(runfiles_dir, repo, repo_dirs[repo], repo))
+    repo_mapping = getattr(default_info.files_to_run, "repo_mapping_manifest", None)
+    if repo_mapping:
+        app.lines.append("file\t{}/_repo_mapping\t{}".format(runfiles_dir, repo_mapping.path))
+        app_inputs.append(repo_mapping)
+
+    # What Bazel makes for this binary (empty `__init__.py` files, runfiles
+    # symlinks) goes to the app layer, so the other layers hold only their
+    # repositories' own files.
+    for path in runfiles.empty_filenames.to_list():
+        app.lines.append("empty\t" + image_path(_runfiles_relative_empty(path, workspace_name)))
+    symlinks = [(workspace_name + "/" + e.path, e.target_file) for e in runfiles.symlinks.to_list()]
+    symlinks += [(e.path, e.target_file) for e in runfiles.root_symlinks.to_list()]
+    for path, target in symlinks:
+        if target in in_runfiles:
+            # The target is in the image under its own path: link to it.
+            app.lines.append("symlink\t{}\t{}".format(image_path(path), image_path(rlocation(target, workspace_name))))
+        else:
+            app.lines.append("{}\t{}\t{}".format(_kind(target), image_path(path), target.path))
+            app_inputs.append(target)
+
+    layers = (shared.layers if shared else []) + _write_layers(ctx, tools, plan, runfiles_dir + "/" + workspace_name, external_dir, app_inputs)
+    entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
+    report = _summary(ctx, layers)
     return [
-        DefaultInfo(files = depset(blobs)),
+        DefaultInfo(files = depset([layer.blob for layer in layers])),
         OutputGroupInfo(
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
@@ -389,3 +487,125 @@ py_image_layers = rule(
         config_common.toolchain_type(TOOLS_TOOLCHAIN, mandatory = True),
     ],
 )
+
+def _py_shared_layers_impl(ctx):
+    tools = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage
+    python_repos, _ = _python_repos(ctx)
+    files = []
+    if ctx.attr.python and python_repos:
+        runtime = ctx.toolchains[_PY_TOOLCHAIN].py3_runtime
+        files.append(depset([runtime.interpreter], transitive = [runtime.files] if runtime.files else []))
+    files += [dep[DefaultInfo].default_runfiles.files for dep in ctx.attr.deps]
+    files_by_repo = {}
+    for f in depset(transitive = files).to_list():
+        repo = repo_of(f)
+        if repo:
+            files_by_repo.setdefault(repo, []).append(f)
+    if not files_by_repo:
+        fail("py_shared_layers {}: `deps` bring no file of an external repository{}; give the pip packages the images share (e.g. \"@pypi//torch\")".format(
+            ctx.label,
+            "" if ctx.attr.python else " and `python` is False",
+        ))
+    plan = _plan(ctx, files_by_repo, python_repos if ctx.attr.python else [])
+    external_dir = _image_root(ctx.attr) + "/external"
+    layers = _write_layers(ctx, tools, plan, None, external_dir)
+    report = _summary(ctx, layers)
+    return [
+        DefaultInfo(files = depset([layer.blob for layer in layers])),
+        OutputGroupInfo(
+            descriptors = depset([layer.descriptor for layer in layers]),
+            report = depset([report]),
+        ),
+        PyImageSharedLayersInfo(
+            layers = layers,
+            repos = {repo: name for name in plan.order for repo in plan.contents[name].repos},
+            files = depset(transitive = [depset(v) for v in files_by_repo.values()]),
+            external_dir = external_dir,
+            label = ctx.label,
+        ),
+    ]
+
+_py_shared_layers = rule(
+    implementation = _py_shared_layers_impl,
+    doc = "Layers of external repositories that several images share; use the py_shared_layers macro.",
+    attrs = dict(_PARTITION_ATTRS, **dict(COMMON_ATTRS, **{
+        "deps": attr.label_list(
+            doc = "Targets (pip packages, `py_library`s, a `py_binary`) whose runfiles' external repositories the layers hold.",
+            mandatory = True,
+        ),
+        "python": attr.bool(
+            doc = "Also hold the Python toolchain's runtime (when it brings one: not a system interpreter), as the `python` layer.",
+            default = True,
+        ),
+    })),
+    toolchains = [
+        config_common.toolchain_type(_PY_TOOLCHAIN, mandatory = False),
+        config_common.toolchain_type(TOOLS_TOOLCHAIN, mandatory = True),
+    ],
+)
+
+def py_shared_layers(name, deps, python = True, groups = None, tags = None, **kwargs):
+    """Layers of external repositories that several images share: one action per layer, one copy.
+
+    Images whose binaries use the same interpreter and wheels (services of one
+    monorepo on one torch stack) name one `py_shared_layers` target as
+    `shared_layers`; its layers come first in each of them and are written once
+    per build, however many images use them, with the same bytes in every image.
+    Only each image's own files (its app layer, and repositories the shared target
+    does not hold) are written per image.
+
+    It holds the external repositories in the runfiles of `deps` (pip packages,
+    libraries; files of the main repository stay in each image's app layer) and,
+    with `python = True`, the Python toolchain's runtime, split by `groups` and
+    `split_deps` as in [py_image_layers](#py_image_layers), below `<root>/external/`.
+
+    ```starlark
+    # third_party/stacks/BUILD.bazel
+    py_shared_layers(
+        name = "torch",
+        deps = ["@pypi//torch", "@pypi//numpy", "@pypi//fastapi"],
+        groups = {"cuda": ["@pypi//nvidia_*", "@pypi//triton"], "torch": ["@pypi//torch"]},
+        visibility = ["//services:__subpackages__"],
+    )
+
+    # services/ranker/BUILD.bazel, services/embedder/BUILD.bazel, ...
+    py_image(
+        name = "image",
+        binary = ":server",
+        base = "@cuda_runtime_linux_amd64",
+        shared_layers = "//third_party/stacks:torch",
+    )
+    ```
+
+    It has no platform of its own: it is built in the configuration of the image
+    that uses it (the image's `platform`), so images for one platform share one
+    set of actions and images for several platforms get one set each. The target
+    is tagged `manual`, so `bazel build //...` builds it only through those images,
+    not a second time for the host platform.
+
+    A file of the binary's runfiles that belongs to a repository the target holds
+    but is missing from its layers fails the image's analysis, naming the files;
+    add what brings them to `deps`.
+
+    Args:
+        name: name of the target, for `shared_layers` of py_image / py_image_layers.
+        deps: targets (pip packages, `py_library`s, a `py_binary`) whose runfiles'
+            external repositories the layers hold.
+        python: also hold the Python toolchain's runtime (when it brings one,
+            not a system interpreter) as the `python` layer.
+        groups: dict of layer name -> repository patterns, as for
+            [py_image](#py_image).
+        tags: tags; `manual` is always added (it is built through the images).
+        **kwargs: `group_targets`, `split_deps`, `strip`, `strip_debug`,
+            `excludes`, `includes`, `root`, `compression`, `compression_level`,
+            `hardlink_duplicates`, `mtime`, `owner`, `visibility`: as for
+            [py_image_layers](#py_image_layers).
+    """
+    _py_shared_layers(
+        name = name,
+        deps = deps,
+        python = python,
+        groups = canonical_groups(groups),
+        tags = (tags or []) + ["manual"],
+        **kwargs
+    )

@@ -114,6 +114,27 @@ def canonical_pattern(pattern, canonical_repo_name):
         return pattern
     return "@@{}//{}".format(canonical_repo_name(matcher.hub), matcher.package)
 
+def canonical_groups(groups):
+    """`groups` of a macro with every `@hub//package` pattern's hub resolved.
+
+    Only for macros (it calls `native.package_relative_label`, which resolves a
+    repository as the calling package's repository sees it).
+
+    Args:
+        groups: dict group name -> patterns, or None.
+
+    Returns:
+        The dict with canonical hubs (see canonical_pattern).
+    """
+    return {
+        group: [canonical_pattern(p, _canonical_repo_name) for p in patterns]
+        for group, patterns in (groups or {}).items()
+    }
+
+def _canonical_repo_name(apparent):
+    # Any target name will do: only the repository is resolved.
+    return native.package_relative_label("@{}//:BUILD".format(apparent)).workspace_name
+
 def normalize_distribution(name):
     """A distribution name as pip compares them (PEP 503): lower case, `-`/`.` -> `_`."""
     return name.lower().replace("-", "_").replace(".", "_")
