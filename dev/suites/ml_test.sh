@@ -63,7 +63,7 @@ echo "PASS: :image is the CUDA variant, with --config=cpu the CPU one"
 
 step "layer split (Python tarfile over the built layers)"
 # The three reads are independent; run them side by side.
-APP_LAYER='app=^(_main|\(launcher\)|_repo_mapping|__init__\.py)$'
+APP_LAYER='app=^(_main|\(launcher\)|\(links\)|_repo_mapping|__init__\.py)$'
 python3 dev/suites/ml_check_layers.py "$TORCH_DIR" base,python,nvidia,torch,deps,app \
     --layer 'nvidia=pypi_torch_(nvidia|cuda)_' \
     --layer 'torch=pypi_torch_(torch|torchvision|triton)$' \
