@@ -113,9 +113,49 @@ prune_cache() {
         xargs -r -d '\n' rm -f
 }
 
+# Free space each suite needs on the cache's file system, in GB: the ML
+# examples take ~22 GB of output base (wheels, layers, layouts) plus ~6 GB in
+# the disk cache; the others a few GB. A suite that runs out of space fails
+# deep inside Bazel (a disk-cache copy that cannot be written), so make room
+# first, or stop with the reason.
+free_gb() { df -P -B1G "$TESTBED_CACHE" | awk 'NR == 2 { print $4 }'; }
+ensure_free_space() { # GB suite
+    local need=$1 suite=$2 base workspace pid
+    [ "$(free_gb)" -ge "$need" ] && return 0
+    if [ "${PYIMAGE_KEEP_OUTPUT_BASES:-}" != 1 ]; then
+        # Output bases of other checkouts whose Bazel server is not running,
+        # least recently used first: caches, so nothing but build time is lost.
+        while read -r base; do
+            [ "$(free_gb)" -ge "$need" ] && break
+            workspace=$(cat "$base/DO_NOT_BUILD_HERE" 2>/dev/null) || continue
+            case "$workspace/" in "$REPO"/*) continue ;; esac
+            pid=$(cat "$base/server/server.pid.txt" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && continue
+            echo "making room for '$suite' (needs $need GB free, $(free_gb) GB are): removing the idle output base of $workspace ($(du -sh "$base" 2>/dev/null | cut -f1))"
+            chmod -R u+w "$base" 2>/dev/null
+            rm -rf "$base"
+        done < <(for b in "$TESTBED_CACHE"/bazel/*/; do
+            [ -f "$b/DO_NOT_BUILD_HERE" ] && printf '%s %s\n' "$(stat -c %Y "$b/command.log" 2>/dev/null || stat -c %Y "$b")" "${b%/}"
+        done | sort -n | cut -d' ' -f2-)
+    fi
+    [ "$(free_gb)" -ge "$need" ] && return 0
+    echo "error: '$suite' needs $need GB free on $(df -P "$TESTBED_CACHE" | awk 'NR == 2 { print $6 }') and $(free_gb) GB are; the largest users:" >&2
+    du -sh "$TESTBED_CACHE"/bazel/*/ "$TESTBED_CACHE/disk-cache" 2>/dev/null | sort -rh | head -5 >&2
+    if [ "${PYIMAGE_KEEP_OUTPUT_BASES:-}" = 1 ]; then
+        echo "unset PYIMAGE_KEEP_OUTPUT_BASES to let this runner remove idle output bases of other checkouts, or free space by hand" >&2
+    else
+        echo "free space: stop the Bazel servers of checkouts you no longer use (./bazelw shutdown there) so their output bases can go, or lower PYIMAGE_DISK_CACHE_CAP_GB" >&2
+    fi
+    return 1
+}
+declare -A NEED_GB=([ml]=30 [repro]=10)
+
 mkdir -p "$TESTBED_CACHE"
 prune_cache
 for suite in "${SUITES[@]}"; do
+    if ! ensure_free_space "${NEED_GB[$suite]:-5}" "$suite"; then
+        record "$suite (no disk space)" 1 0
+        continue
+    fi
     case "$suite" in
     cargo) run_suite "cargo test (tools/)" cargo_tests ;;
     lint) run_suite "buildifier lint" lint ;;
