@@ -2,6 +2,7 @@
 
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load(":base.bzl", "empty_base")
+load(":files_layer.bzl", "extra_layers")
 load(":layers.bzl", "py_image_layers")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
@@ -86,8 +87,12 @@ def py_image(
             starts empty, its `os`, `architecture` and `variant` from the
             platform's constraints (Linux on x86_64, aarch64, armv7, i386,
             x86_32, ppc64le, riscv64 or s390x).
-        extra_layers: more layer tars (e.g. a [files_layer](#files_layer) with CA
-            certificates), placed between the base and the python layer.
+        extra_layers: more layers, placed in order between the base and the
+            python layer: layer tars (a [files_layer](#files_layer) with CA
+            certificates, a `pkg_tar`) as they are, and rules_pkg `pkg_files`,
+            `pkg_mkdirs`, `pkg_mklink` or `pkg_filegroup` targets each as one
+            layer written like a files_layer (with this image's `compression`,
+            `mtime` and `owner`).
         platform: platform to build the binary for; default linux/amd64
             (`@rules_pyimage//platforms:linux_amd64`).
         groups: dict of layer name -> repository patterns, e.g.
@@ -180,10 +185,14 @@ def py_image(
             tags = internal_tags,
             **({"platform": platform} if platform else {})
         )
+    tars = [layers]
+    if extra_layers:
+        _extra_layers(name, extra_layers, internal_tags, compression, compression_level, hardlink_duplicates, mtime, owner)
+        tars = [name + "_extra_layers"] + tars
     oci_image(
         name = name,
         base = base,
-        tars = (extra_layers or []) + [layers],
+        tars = tars,
         entrypoint = entrypoint,
         cmd = cmd,
         env = env,
@@ -287,6 +296,19 @@ def py_image_index(
         if attr in kwargs:
             fail("py_image_index {}: `{}` is not an argument here; give each platform's base as `platforms = {{platform: base}}`".format(name, attr))
     tags = tags or []
+    if kwargs.get("extra_layers"):
+        # Written once for every platform: the files are the same.
+        _extra_layers(
+            name,
+            kwargs["extra_layers"],
+            tags + ["manual"],
+            kwargs.get("compression", "gzip"),
+            kwargs.get("compression_level", -1),
+            kwargs.get("hardlink_duplicates", True),
+            kwargs.get("mtime", 0),
+            kwargs.get("owner"),
+        )
+        kwargs["extra_layers"] = [name + "_extra_layers"]
     images = {}
     for platform, base in platforms.items():
         image = "{}_{}".format(name, native.package_relative_label(platform).name)
@@ -318,6 +340,19 @@ def py_image_index(
         version_status_key = version_status_key,
         tags = tags,
         visibility = visibility,
+    )
+
+def _extra_layers(name, layers, tags, compression, compression_level, hardlink_duplicates, mtime, owner):
+    """`<name>_extra_layers`: the layer files of py_image's `extra_layers`, in order."""
+    extra_layers(
+        name = name + "_extra_layers",
+        layers = layers,
+        compression = compression,
+        compression_level = compression_level,
+        hardlink_duplicates = hardlink_duplicates,
+        mtime = mtime,
+        tags = tags,
+        **({"owner": owner} if owner else {})
     )
 
 def _push_targets(name, image, registries, registry_defines, push_prefix, version_define, version_status_key, tags, visibility):

@@ -28,7 +28,7 @@ COMMON_ATTRS = {
     ),
 }
 
-def layer_options(attr, strip = False, strip_debug = False, excludes = [], includes = []):
+def layer_options(attr, strip = False, strip_debug = False, excludes = [], includes = [], allow_setuid = False):
     """How every layer of a rule is written: its COMMON_ATTRS and its strip settings.
 
     Args:
@@ -37,6 +37,8 @@ def layer_options(attr, strip = False, strip_debug = False, excludes = [], inclu
         strip_debug: also remove ELF debug sections (only with `strip`).
         excludes: globs of in-image paths to leave out of every layer.
         includes: globs of in-image paths to keep whatever `strip` and `excludes` say.
+        allow_setuid: keep setuid/setgid bits of modes the manifest gives (files
+            a user placed with an explicit mode); dropped with a warning otherwise.
 
     Returns:
         struct for layer_action.
@@ -51,6 +53,7 @@ def layer_options(attr, strip = False, strip_debug = False, excludes = [], inclu
         strip_debug = strip and strip_debug,
         excludes = excludes,
         includes = includes,
+        allow_setuid = allow_setuid,
     )
 
 def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none"):
@@ -85,6 +88,8 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none")
     args.add("--allow-empty")
     if options.hardlink_duplicates:
         args.add("--hardlink-duplicates")
+    if options.allow_setuid:
+        args.add("--allow-setuid")
     args.add_all(options.excludes, before_each = "--exclude")
     args.add_all(options.includes, before_each = "--include")
     if options.strip and profile != "none":

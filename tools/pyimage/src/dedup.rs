@@ -1,10 +1,10 @@
 //! Finding regular files of one layer that can be stored once, for `--hardlink-duplicates`:
-//! every later file (in the archive's bytewise path order) with the same content and mode
-//! as an earlier one becomes a hard link to it.
+//! every later file (in the archive's bytewise path order) with the same content, mode and
+//! owner as an earlier one becomes a hard link to it.
 //!
 //! Only files whose size (> 0) is shared with another file of the layer are read and
 //! hashed (SHA-256), each inode once, on up to `threads` threads. The result depends only
-//! on the paths, modes and contents, never on the thread count or the manifest's order.
+//! on the paths, modes, owners and contents, never on the thread count or the manifest's order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -16,6 +16,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
+use crate::manifest::Owner;
 
 /// For each file to be stored as a hard link, the path of the earlier file it links to.
 /// `entries` may come in any order.
@@ -56,15 +57,15 @@ pub fn duplicate_files<'a>(
     }
     let digests = hash_all(&jobs, threads)?;
 
-    // The first file (in path order) with a given (size, mode, content) is stored; later
-    // ones link to it.
-    let mut first: HashMap<(u64, u32, [u8; 32]), &'a str> = HashMap::new();
+    // The first file (in path order) with a given (size, mode, owner, content) is stored;
+    // later ones link to it (a hard link shares its target's owner and mode).
+    let mut first: HashMap<(u64, u32, &'a Owner, [u8; 32]), &'a str> = HashMap::new();
     let mut links = BTreeMap::new();
     for entry in candidates {
         let EntryKind::File { size, .. } = entry.kind else {
             unreachable!("only files are candidates")
         };
-        let key = (size, entry.mode, digests[&identity(entry)]);
+        let key = (size, entry.mode, &entry.owner, digests[&identity(entry)]);
         match first.get(&key) {
             Some(target) => {
                 links.insert(entry.path.as_str(), *target);
@@ -178,16 +179,24 @@ mod tests {
         let src = dir.join(path.replace('/', "_"));
         fs::write(&src, content).unwrap();
         let meta = fs::metadata(&src).unwrap();
-        Entry {
-            path: path.to_string(),
-            kind: EntryKind::File {
+        Entry::new(
+            path.to_string(),
+            EntryKind::File {
                 src: (!content.is_empty()).then_some(src),
                 size: content.len() as u64,
                 identity: (meta.dev(), meta.ino()),
             },
             mode,
-            origin: String::new(),
-        }
+            String::new(),
+        )
+    }
+
+    fn owned(mut entry: Entry, uid: u64) -> Entry {
+        entry.owner = Owner {
+            uid: Some(uid),
+            ..Owner::default()
+        };
+        entry
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -210,6 +219,8 @@ mod tests {
             file(&dir, "g/empty2", b"", 0o644),
             file(&dir, "h/exec2.py", b"same\n", 0o755),
             file(&dir, "i/third.py", b"same\n", 0o644),
+            owned(file(&dir, "j/owned.py", b"same\n", 0o644), 1000),
+            owned(file(&dir, "k/owned2.py", b"same\n", 0o644), 1000),
         ];
         let refs: Vec<&Entry> = entries.iter().collect();
         let mut reversed = refs.clone();
@@ -218,6 +229,8 @@ mod tests {
             ("b/copy.py", "a/orig.py"),
             ("h/exec2.py", "c/exec.py"),
             ("i/third.py", "a/orig.py"),
+            // another owner: its own first copy
+            ("k/owned2.py", "j/owned.py"),
         ]
         .into_iter()
         .collect();

@@ -183,6 +183,7 @@ pub fn tree_walk(data: &[u8], scratch: &Path) {
             dest: "opt".to_string(),
             src: tree.clone(),
         },
+        attributes: Default::default(),
     }];
     let options = InputOptions {
         allow_setuid: false,

@@ -9,7 +9,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::manifest::{ManifestEntry, ManifestLine};
+use crate::manifest::{ManifestEntry, ManifestLine, Owner};
 use crate::path::{ancestors, relative_link, resolve_link};
 
 /// What an image entry is.
@@ -53,8 +53,23 @@ pub struct Entry {
     pub kind: EntryKind,
     /// Permission bits (`0o7777` at most).
     pub mode: u32,
+    /// Owner ids and names the manifest gave (the layer's `--owner` for the rest).
+    pub owner: Owner,
     /// Where the entry came from, for error messages.
     pub origin: String,
+}
+
+impl Entry {
+    /// An entry owned as the layer's `--owner` says.
+    pub fn new(path: String, kind: EntryKind, mode: u32, origin: String) -> Entry {
+        Entry {
+            path,
+            kind,
+            mode,
+            owner: Owner::default(),
+            origin,
+        }
+    }
 }
 
 /// Options for [`collect_inputs`].
@@ -85,6 +100,8 @@ pub fn collect_inputs(lines: &[ManifestLine], options: &InputOptions) -> Result<
     let mut collector = Collector {
         inputs: Inputs::default(),
         options,
+        owner: Owner::default(),
+        tree_file_mode: None,
     };
     for line in lines {
         collector.add_line(line)?;
@@ -156,19 +173,26 @@ fn sandbox_link(tree: &Path, rel: &str, target: &Path) -> bool {
 struct Collector<'a> {
     inputs: Inputs,
     options: &'a InputOptions,
+    /// The owner the current line gives every entry it adds.
+    owner: Owner,
+    /// The mode the current `tree` line gives its regular files.
+    tree_file_mode: Option<u32>,
 }
 
 impl Collector<'_> {
     fn add_line(&mut self, line: &ManifestLine) -> Result<()> {
         let n = line.line;
+        self.owner = line.attributes.owner.clone();
+        let mode = line
+            .attributes
+            .mode
+            .map(|mode| self.explicit_mode(line.entry.dest(), mode));
+        self.tree_file_mode = None;
         match &line.entry {
-            ManifestEntry::File { dest, src, mode } => {
+            ManifestEntry::File { dest, src } => {
                 let meta = stat_source(dest, src)?;
                 let origin = format!("manifest line {n} (file from {})", src.display());
-                let mode = match mode {
-                    Some(mode) => self.explicit_mode(dest, *mode),
-                    None => mode_from(&meta),
-                };
+                let mode = mode.unwrap_or_else(|| mode_from(&meta));
                 self.add_file(dest, src, &meta, mode, origin)
             }
             ManifestEntry::Tree { dest, src } => {
@@ -182,6 +206,7 @@ impl Collector<'_> {
                     });
                 }
                 let origin = format!("manifest line {n} (tree {})", src.display());
+                self.tree_file_mode = mode;
                 let mut stack = vec![(meta.dev(), meta.ino())];
                 let tree = Tree {
                     src,
@@ -192,6 +217,17 @@ impl Collector<'_> {
             ManifestEntry::Symlink { dest, target } => {
                 let origin = format!("manifest line {n} (symlink to {target})");
                 self.add_symlink(dest, target, origin)
+            }
+            ManifestEntry::RawLink { dest, target } => {
+                self.check_host_target(dest, target)?;
+                self.insert(Entry::new(
+                    dest.clone(),
+                    EntryKind::Symlink {
+                        target: target.clone(),
+                    },
+                    0o777,
+                    format!("manifest line {n} (rawlink to {target})"),
+                ))
             }
             ManifestEntry::Link { dest, src } => {
                 let target = read_link_source(dest, src)?;
@@ -210,31 +246,31 @@ impl Collector<'_> {
                 } else {
                     let meta = stat_source(dest, src)?;
                     let origin = format!("manifest line {n} (output {})", src.display());
-                    self.add_file(dest, src, &meta, mode_from(&meta), origin)
+                    let mode = mode.unwrap_or_else(|| mode_from(&meta));
+                    self.add_file(dest, src, &meta, mode, origin)
                 }
             }
-            ManifestEntry::Dir { dest } => self.insert(Entry {
-                path: dest.clone(),
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                origin: format!("manifest line {n} (dir)"),
-            }),
-            ManifestEntry::Empty { dest } => self.insert(Entry {
-                path: dest.clone(),
-                kind: EntryKind::File {
+            ManifestEntry::Dir { dest } => self.insert(Entry::new(
+                dest.clone(),
+                EntryKind::Dir,
+                mode.unwrap_or(0o755),
+                format!("manifest line {n} (dir)"),
+            )),
+            ManifestEntry::Empty { dest } => self.insert(Entry::new(
+                dest.clone(),
+                EntryKind::File {
                     src: None,
                     size: 0,
                     identity: (0, 0),
                 },
-                mode: 0o644,
-                origin: format!("manifest line {n} (empty file)"),
-            }),
+                mode.unwrap_or(0o644),
+                format!("manifest line {n} (empty file)"),
+            )),
         }
     }
 
-    /// Adds a symlink whose target is as written in a manifest (relative to `dest`'s
-    /// directory or absolute in-image), stored in its canonical relative form.
-    fn add_symlink(&mut self, dest: &str, target: &str, origin: String) -> Result<()> {
+    /// Refuses an absolute link target that is a path of the build's machine.
+    fn check_host_target(&self, dest: &str, target: &str) -> Result<()> {
         if let Some(root) = &self.options.host_root {
             if target.starts_with('/')
                 && root != Path::new("/")
@@ -246,16 +282,23 @@ impl Collector<'_> {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Adds a symlink whose target is as written in a manifest (relative to `dest`'s
+    /// directory or absolute in-image), stored in its canonical relative form.
+    fn add_symlink(&mut self, dest: &str, target: &str, origin: String) -> Result<()> {
+        self.check_host_target(dest, target)?;
         let relative = relative_link(dest, target).ok_or_else(|| Error::SymlinkEscapes {
             dest: dest.to_string(),
             target: target.to_string(),
         })?;
-        self.insert(Entry {
-            path: dest.to_string(),
-            kind: EntryKind::Symlink { target: relative },
-            mode: 0o777,
+        self.insert(Entry::new(
+            dest.to_string(),
+            EntryKind::Symlink { target: relative },
+            0o777,
             origin,
-        })
+        ))
     }
 
     fn explicit_mode(&mut self, dest: &str, mode: u32) -> u32 {
@@ -305,16 +348,16 @@ impl Collector<'_> {
                 });
             }
         }
-        self.insert(Entry {
-            path: dest.to_string(),
-            kind: EntryKind::File {
+        self.insert(Entry::new(
+            dest.to_string(),
+            EntryKind::File {
                 src: (meta.len() > 0).then(|| src.to_path_buf()),
                 size: meta.len(),
                 identity: (meta.dev(), meta.ino()),
             },
             mode,
             origin,
-        })
+        ))
     }
 
     /// Walks `dir` (on disk) whose in-image path is `dest` and whose path inside the tree
@@ -352,13 +395,18 @@ impl Collector<'_> {
             children.push(name.to_string());
         }
         children.sort();
+        if children.is_empty() || self.owner != Owner::default() {
+            // An owned tree's directories are its owner's too (so that owner can write
+            // in them), not implied ones of the layer's owner.
+            self.insert(Entry::new(
+                dest.to_string(),
+                EntryKind::Dir,
+                0o755,
+                origin.to_string(),
+            ))?;
+        }
         if children.is_empty() {
-            return self.insert(Entry {
-                path: dest.to_string(),
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                origin: origin.to_string(),
-            });
+            return Ok(());
         }
         for name in children {
             let disk = dir.join(&name);
@@ -398,12 +446,12 @@ impl Collector<'_> {
                         ));
                     }
                     let relative = relative_link(&child_rel, target_str).unwrap_or_default();
-                    self.insert(Entry {
-                        path: child_dest,
-                        kind: EntryKind::Symlink { target: relative },
-                        mode: 0o777,
-                        origin: origin.to_string(),
-                    })?;
+                    self.insert(Entry::new(
+                        child_dest,
+                        EntryKind::Symlink { target: relative },
+                        0o777,
+                        origin.to_string(),
+                    ))?;
                     continue;
                 }
                 // Any other link would bring in content from outside the tree, unless it
@@ -440,14 +488,15 @@ impl Collector<'_> {
                 self.walk(tree, &disk, &child_dest, &child_rel, stack)?;
                 stack.pop();
             } else {
-                let mode = mode_from(&meta);
+                let mode = self.tree_file_mode.unwrap_or_else(|| mode_from(&meta));
                 self.add_file(&child_dest, &disk, &meta, mode, origin.to_string())?;
             }
         }
         Ok(())
     }
 
-    fn insert(&mut self, entry: Entry) -> Result<()> {
+    fn insert(&mut self, mut entry: Entry) -> Result<()> {
+        entry.owner = self.owner.clone();
         match self.inputs.entries.get(&entry.path) {
             None => {
                 self.inputs.entries.insert(entry.path.clone(), entry);
@@ -468,8 +517,45 @@ impl Collector<'_> {
 
 /// What differs between two entries for one path (`None`: they are the same).
 fn difference(a: &Entry, b: &Entry) -> Result<Option<String>> {
+    let mut differences: Vec<String> = content_difference(a, b)?.into_iter().collect();
+    if a.owner != b.owner {
+        differences.push(format!(
+            "owners differ: {} vs {}",
+            describe_owner(&a.owner),
+            describe_owner(&b.owner)
+        ));
+    }
+    Ok((!differences.is_empty()).then(|| differences.join("; ")))
+}
+
+/// `uid=1000 uname=app`, or "the layer's owner" when the manifest gave none.
+fn describe_owner(owner: &Owner) -> String {
+    let mut parts = Vec::new();
+    if let Some(uid) = owner.uid {
+        parts.push(format!("uid={uid}"));
+    }
+    if let Some(gid) = owner.gid {
+        parts.push(format!("gid={gid}"));
+    }
+    if !owner.uname.is_empty() {
+        parts.push(format!("uname={}", owner.uname));
+    }
+    if !owner.gname.is_empty() {
+        parts.push(format!("gname={}", owner.gname));
+    }
+    if parts.is_empty() {
+        "the layer's owner".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// What differs between two entries' types, modes and contents.
+fn content_difference(a: &Entry, b: &Entry) -> Result<Option<String>> {
     Ok(match (&a.kind, &b.kind) {
-        (EntryKind::Dir, EntryKind::Dir) => None,
+        (EntryKind::Dir, EntryKind::Dir) => {
+            (a.mode != b.mode).then(|| format!("modes differ: {:04o} vs {:04o}", a.mode, b.mode))
+        }
         (EntryKind::Symlink { target: x }, EntryKind::Symlink { target: y }) => {
             (x != y).then(|| format!("symlink targets differ: {x:?} vs {y:?}"))
         }

@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
 use crate::path::ancestors;
 use crate::sparse::SparseFile;
-use crate::tar::{padding, write_header, write_trailer, MemberType, Stamp};
+use crate::tar::{
+    padding, write_header, write_named_header, write_trailer, MemberType, Names, Stamp,
+};
 
 /// Where one layer goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,41 +133,32 @@ pub fn write_layer(
             }
             Member::Entry(entry) => entry,
         };
+        // The layer's owner, where the manifest gave the entry none of its own.
+        let stamp = Stamp {
+            uid: entry.owner.uid.unwrap_or(options.stamp.uid),
+            gid: entry.owner.gid.unwrap_or(options.stamp.gid),
+            ..options.stamp
+        };
+        let names = Names {
+            user: &entry.owner.uname,
+            group: &entry.owner.gname,
+        };
+        let header = |tar: &mut HashingWriter<_>, member, mode| {
+            write_named_header(tar, path, member, mode, stamp, names).map_err(writing)
+        };
         match &entry.kind {
             EntryKind::Dir => {
-                write_header(&mut tar, path, MemberType::Dir, entry.mode, options.stamp)
-                    .map_err(writing)?;
+                header(&mut tar, MemberType::Dir, entry.mode)?;
             }
             EntryKind::Symlink { target } => {
-                write_header(
-                    &mut tar,
-                    path,
-                    MemberType::Symlink(target),
-                    0o777,
-                    options.stamp,
-                )
-                .map_err(writing)?;
+                header(&mut tar, MemberType::Symlink(target), 0o777)?;
             }
             EntryKind::File { src: None, .. } => {
-                write_header(
-                    &mut tar,
-                    path,
-                    MemberType::File(0),
-                    entry.mode,
-                    options.stamp,
-                )
-                .map_err(writing)?;
+                header(&mut tar, MemberType::File(0), entry.mode)?;
             }
             EntryKind::File { src: Some(_), .. } if links.contains_key(path) => {
                 let target = links[path];
-                write_header(
-                    &mut tar,
-                    path,
-                    MemberType::HardLink(target),
-                    entry.mode,
-                    options.stamp,
-                )
-                .map_err(writing)?;
+                header(&mut tar, MemberType::HardLink(target), entry.mode)?;
                 hardlinked_files += 1;
                 hardlinked_bytes += target_lengths[target];
             }
@@ -191,14 +184,7 @@ pub fn write_layer(
                     None
                 };
                 let length = plan.as_ref().map_or(*size, |p| p.stripped_size);
-                write_header(
-                    &mut tar,
-                    path,
-                    MemberType::File(length),
-                    entry.mode,
-                    options.stamp,
-                )
-                .map_err(writing)?;
+                header(&mut tar, MemberType::File(length), entry.mode)?;
                 let copied = match &plan {
                     Some(plan) => copy(&mut plan.reader(&file), &mut tar, &mut buffer, length),
                     None => copy(&mut &file, &mut tar, &mut buffer, length),

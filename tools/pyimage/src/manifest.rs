@@ -2,13 +2,21 @@
 //!
 //! ```text
 //! # comment
-//! file     <dest> <src> [<octal mode>]
-//! tree     <dest> <srcdir>
-//! symlink  <dest> <target>
-//! link     <dest> <src symlink>
-//! dir      <dest>
-//! empty    <dest>
+//! file     <dest> <src>            [attributes]
+//! tree     <dest> <srcdir>         [attributes]
+//! symlink  <dest> <target>         [attributes]
+//! rawlink  <dest> <target>         [attributes]
+//! link     <dest> <src symlink>    [attributes]
+//! output   <dest> <src>            [attributes]
+//! dir      <dest>                  [attributes]
+//! empty    <dest>                  [attributes]
 //! ```
+//!
+//! Attributes are further TAB-separated `key=value` fields, each key at most once:
+//! `mode=<octal>` (file, output, dir, empty; for a tree, its regular files),
+//! `uid=<n>`, `gid=<n>`, `uname=<name>`, `gname=<name>` (any kind; for a tree, every
+//! entry in it). What an entry does not set comes from the layer's `--owner` and the
+//! source's mode.
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +32,6 @@ pub enum ManifestEntry {
         dest: String,
         /// Source on disk.
         src: PathBuf,
-        /// Explicit permission bits, else taken from the source's executable bit.
-        mode: Option<u32>,
     },
     /// A directory on disk copied recursively under `dest`.
     Tree {
@@ -39,6 +45,14 @@ pub enum ManifestEntry {
         /// In-image path of the link.
         dest: String,
         /// Link target as written.
+        target: String,
+    },
+    /// A symbolic link whose target is stored exactly as written (an absolute target
+    /// stays absolute), as packaging rules such as rules_pkg's `pkg_mklink` declare it.
+    RawLink {
+        /// In-image path of the link.
+        dest: String,
+        /// Link target, verbatim.
         target: String,
     },
     /// A symbolic link whose target is read from the symlink `src` on disk (a Bazel
@@ -79,12 +93,36 @@ impl ManifestEntry {
             ManifestEntry::File { dest, .. }
             | ManifestEntry::Tree { dest, .. }
             | ManifestEntry::Symlink { dest, .. }
+            | ManifestEntry::RawLink { dest, .. }
             | ManifestEntry::Link { dest, .. }
             | ManifestEntry::Output { dest, .. }
             | ManifestEntry::Dir { dest }
             | ManifestEntry::Empty { dest } => dest,
         }
     }
+}
+
+/// Who owns an entry, where the manifest says so; the rest comes from the layer's
+/// `--owner`. Names are what tar readers show; runtimes use the ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Owner {
+    /// Numeric user id.
+    pub uid: Option<u64>,
+    /// Numeric group id.
+    pub gid: Option<u64>,
+    /// User name (empty: none).
+    pub uname: String,
+    /// Group name (empty: none).
+    pub gname: String,
+}
+
+/// The optional `key=value` fields of a manifest line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    /// Permission bits, else taken from the source.
+    pub mode: Option<u32>,
+    /// Owner ids and names.
+    pub owner: Owner,
 }
 
 /// A manifest entry with the line it came from.
@@ -94,6 +132,8 @@ pub struct ManifestLine {
     pub line: usize,
     /// The parsed entry.
     pub entry: ManifestEntry,
+    /// Its attributes.
+    pub attributes: Attributes,
 }
 
 /// Reads and parses a manifest file.
@@ -155,25 +195,31 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>> {
                 message: "ends with a carriage return: the manifest has CRLF (Windows) line endings; convert line endings with dos2unix or sed 's/\\r$//'".to_string(),
             });
         }
+        let (entry, attributes) = parse_line(line, raw)?;
         entries.push(ManifestLine {
             line,
-            entry: parse_line(line, raw)?,
+            entry,
+            attributes,
         });
     }
     Ok(entries)
 }
 
 /// Every entry kind, in the order the documentation lists them.
-pub const KINDS: [&str; 7] = ["file", "tree", "symlink", "link", "output", "dir", "empty"];
+pub const KINDS: [&str; 8] = [
+    "file", "tree", "symlink", "rawlink", "link", "output", "dir", "empty",
+];
 
-fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
+/// The largest uid or gid an attribute may give (as for `--owner`).
+const MAX_ID: u64 = crate::tar::MAX_ID;
+
+fn parse_line<'a>(line: usize, raw: &'a str) -> Result<(ManifestEntry, Attributes)> {
     let syntax = |message: String| Error::ManifestSyntax { line, message };
-    let fields: Vec<&'a str> = raw.split('\t').collect();
-    let kind = fields[0];
-    let expected: &[usize] = match kind {
-        "file" => &[3, 4],
-        "tree" | "symlink" | "link" | "output" => &[3],
-        "dir" | "empty" => &[2],
+    let all: Vec<&'a str> = raw.split('\t').collect();
+    let kind = all[0];
+    let expected: usize = match kind {
+        "file" | "tree" | "symlink" | "rawlink" | "link" | "output" => 3,
+        "dir" | "empty" => 2,
         _ => {
             return Err(syntax(format!(
                 "unknown entry kind {kind:?}; expected one of {} followed by TAB-separated fields",
@@ -181,18 +227,31 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
             )))
         }
     };
-    if !expected.contains(&fields.len()) {
+    // Fields after the fixed ones are attributes: key=value.
+    let fixed = all
+        .iter()
+        .enumerate()
+        .position(|(i, f)| i >= expected && f.contains('='))
+        .unwrap_or(all.len());
+    let fields = &all[..fixed];
+    if fields.len() != expected {
         let usage = match kind {
-            "file" => "file<TAB>dest<TAB>src[<TAB>mode]",
+            "file" => "file<TAB>dest<TAB>src",
             "tree" => "tree<TAB>dest<TAB>srcdir",
             "symlink" => "symlink<TAB>dest<TAB>target",
+            "rawlink" => "rawlink<TAB>dest<TAB>target",
             "link" => "link<TAB>dest<TAB>src-symlink",
             "output" => "output<TAB>dest<TAB>src",
             "dir" => "dir<TAB>dest",
             _ => "empty<TAB>dest",
         };
+        let hint = if kind == "file" && fields.len() == 4 && parse_mode(fields[3]).is_some() {
+            format!("; write the mode as an attribute: mode={}", fields[3])
+        } else {
+            String::new()
+        };
         return Err(syntax(format!(
-            "{kind} entry has {} TAB-separated fields; expected {usage}",
+            "{kind} entry has {} TAB-separated fields before its attributes; expected {usage}, then optional key=value attributes{hint}",
             fields.len()
         )));
     }
@@ -214,17 +273,10 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
             Ok(value)
         }
     };
-    Ok(match kind {
+    let attributes = parse_attributes(kind, &dest, &all[fixed..]).map_err(syntax)?;
+    let entry = match kind {
         "file" => ManifestEntry::File {
             src: PathBuf::from(non_empty("source path", fields[2])?),
-            mode: match fields.get(3) {
-                Some(text) => Some(parse_mode(text).ok_or_else(|| {
-                    syntax(format!(
-                        "file entry for {dest} has mode {text:?}; write an octal mode such as 0644 or 0755"
-                    ))
-                })?),
-                None => None,
-            },
             dest,
         },
         "tree" => ManifestEntry::Tree {
@@ -232,6 +284,10 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
             dest,
         },
         "symlink" => ManifestEntry::Symlink {
+            target: non_empty("target", fields[2])?.to_string(),
+            dest,
+        },
+        "rawlink" => ManifestEntry::RawLink {
             target: non_empty("target", fields[2])?.to_string(),
             dest,
         },
@@ -245,7 +301,79 @@ fn parse_line<'a>(line: usize, raw: &'a str) -> Result<ManifestEntry> {
         },
         "dir" => ManifestEntry::Dir { dest },
         _ => ManifestEntry::Empty { dest },
-    })
+    };
+    Ok((entry, attributes))
+}
+
+/// Parses the `key=value` fields of a `kind` entry for `dest`.
+fn parse_attributes(
+    kind: &str,
+    dest: &str,
+    fields: &[&str],
+) -> std::result::Result<Attributes, String> {
+    let mut attributes = Attributes::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for field in fields {
+        let Some((key, value)) = field.split_once('=') else {
+            return Err(format!(
+                "{kind} entry for {dest} has {field:?} after its attributes; every field after the fixed ones is key=value"
+            ));
+        };
+        if seen.contains(&key) {
+            return Err(format!("{kind} entry for {dest} sets {key} twice"));
+        }
+        seen.push(key);
+        let id = |what: &str| -> std::result::Result<u64, String> {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|id| *id <= MAX_ID && !value.starts_with('+'))
+                .ok_or_else(|| {
+                    format!("{kind} entry for {dest} has {what}={value:?}; give a number from 0 to {MAX_ID}")
+                })
+        };
+        match key {
+            "mode" => {
+                if matches!(kind, "symlink" | "rawlink" | "link") {
+                    return Err(format!(
+                        "{kind} entry for {dest} sets a mode; a symbolic link's mode is always 0777 (Linux ignores it), so leave mode out"
+                    ));
+                }
+                attributes.mode = Some(parse_mode(value).ok_or_else(|| {
+                    format!("{kind} entry for {dest} has mode {value:?}; write an octal mode such as 0644 or 0755")
+                })?);
+            }
+            "uid" => attributes.owner.uid = Some(id("uid")?),
+            "gid" => attributes.owner.gid = Some(id("gid")?),
+            "uname" | "gname" => {
+                if !valid_name(value) {
+                    return Err(format!(
+                        "{kind} entry for {dest} has {key}={value:?}; a user or group name is 1 to 31 of A-Z a-z 0-9 . _ - (not starting with -), as tar and useradd allow"
+                    ));
+                }
+                if key == "uname" {
+                    attributes.owner.uname = value.to_string();
+                } else {
+                    attributes.owner.gname = value.to_string();
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "{kind} entry for {dest} has unknown attribute {key:?}; expected mode, uid, gid, uname or gname"
+                ))
+            }
+        }
+    }
+    Ok(attributes)
+}
+
+/// A portable user or group name that fits tar's 32-byte field.
+fn valid_name(name: &str) -> bool {
+    (1..=31).contains(&name.len())
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Parses an octal permission string of 1 to 5 digits, at most `0o7777`.
@@ -271,7 +399,7 @@ mod tests {
 
     #[test]
     fn parses_every_kind() {
-        let text = "# header\n\nfile\t/usr/bin/app\tbazel-out/app\nfile\tetc/x\tsrc/x\t0600\ntree\t/opt/t\tout/t\nsymlink\tbin/py\tpython3.11\ndir\tvar/empty\nempty\t/app/__init__.py\nlink\t//lib/./libx.so\tbazel-out/libx.so\n";
+        let text = "# header\n\nfile\t/usr/bin/app\tbazel-out/app\nfile\tetc/x\tsrc/x\tmode=0600\ntree\t/opt/t\tout/t\nsymlink\tbin/py\tpython3.11\ndir\tvar/empty\nempty\t/app/__init__.py\nlink\t//lib/./libx.so\tbazel-out/libx.so\n";
         let entries = parse_manifest(text).unwrap();
         assert_eq!(entries.len(), 7);
         assert_eq!(entries[0].line, 3);
@@ -280,17 +408,17 @@ mod tests {
             ManifestEntry::File {
                 dest: "usr/bin/app".into(),
                 src: "bazel-out/app".into(),
-                mode: None
             }
         );
+        assert_eq!(entries[0].attributes, Attributes::default());
         assert_eq!(
             entries[1].entry,
             ManifestEntry::File {
                 dest: "etc/x".into(),
                 src: "src/x".into(),
-                mode: Some(0o600)
             }
         );
+        assert_eq!(entries[1].attributes.mode, Some(0o600));
         assert_eq!(entries[2].entry.dest(), "opt/t");
         assert_eq!(
             entries[3].entry,
@@ -331,19 +459,71 @@ mod tests {
         let err = |text: &str| parse_manifest(text).unwrap_err().to_string();
         assert!(err("\nfoo\tx").contains("line 2: unknown entry kind \"foo\""));
         assert!(err("file\tx").contains("expected file<TAB>dest<TAB>src"));
-        assert!(err("file\tx\ty\t0755\textra").contains("5 TAB-separated fields"));
+        assert!(err("file\tx\ty\t0755").contains("mode=0755"));
+        assert!(err("file\tx\ty\tmode=0755\textra").contains("\"extra\" after its attributes"));
         assert!(err("dir\ta/../b").contains("\"a/../b\" has a '..'"));
         assert!(err("dir\t/").contains("names the image root"));
-        assert!(err("file\tx\ty\t0999").contains("octal mode"));
-        assert!(err("file\tx\ty\t17777").contains("octal mode"));
+        assert!(err("file\tx\ty\tmode=0999").contains("octal mode"));
+        assert!(err("file\tx\ty\tmode=17777").contains("octal mode"));
         assert!(err("file\tx\t").contains("empty source path"));
         assert!(err("symlink\tx\t").contains("empty target"));
         assert!(err("link\tx\t").contains("empty source symlink"));
         assert!(err("link\tx").contains("expected link<TAB>dest<TAB>src-symlink"));
         assert!(err("link\tx\ty\tz").contains("4 TAB-separated fields"));
+        assert!(err("rawlink\tx").contains("expected rawlink<TAB>dest<TAB>target"));
         assert!(err("link\tx\ty\r").contains("carriage return"));
         assert!(err("dir\tx\r").contains("carriage return"));
         assert!(err("file\tx\ty\t\t0755").contains("TAB-separated fields"));
+    }
+
+    #[test]
+    fn attributes() {
+        let lines = parse_manifest(
+            "dir\tvar/app\tmode=0750\tuid=1000\tgid=1001\tuname=app\tgname=staff\nrawlink\tusr/bin/py\t/usr/bin/python3\tuid=7\ntree\topt\tsrc\tgname=x\n",
+        )
+        .unwrap();
+        assert_eq!(
+            lines[0].attributes,
+            Attributes {
+                mode: Some(0o750),
+                owner: Owner {
+                    uid: Some(1000),
+                    gid: Some(1001),
+                    uname: "app".into(),
+                    gname: "staff".into(),
+                },
+            }
+        );
+        assert_eq!(
+            lines[1].entry,
+            ManifestEntry::RawLink {
+                dest: "usr/bin/py".into(),
+                target: "/usr/bin/python3".into()
+            }
+        );
+        assert_eq!(lines[1].attributes.owner.uid, Some(7));
+        assert_eq!(lines[1].attributes.mode, None);
+        assert_eq!(lines[2].attributes.owner.gname, "x");
+
+        let err = |text: &str| parse_manifest(text).unwrap_err().to_string();
+        assert!(err("dir\tx\tmode=1\tmode=2").contains("sets mode twice"));
+        assert!(err("dir\tx\tcolour=red").contains("unknown attribute \"colour\""));
+        assert!(err("symlink\tx\ty\tmode=0755").contains("leave mode out"));
+        assert!(err("dir\tx\tuid=-1").contains("from 0 to"));
+        assert!(err("dir\tx\tuid=+1").contains("from 0 to"));
+        assert!(err("dir\tx\tgid=4294967295").contains("from 0 to 4294967294"));
+        assert!(err("dir\tx\tuname=").contains("1 to 31"));
+        assert!(err("dir\tx\tuname=a b").contains("1 to 31"));
+        assert!(err("dir\tx\tgname=-x").contains("not starting with -"));
+        assert!(err(&format!("dir\tx\tuname={}", "a".repeat(32))).contains("1 to 31"));
+        // A source path may contain '=': the fixed fields are never attributes.
+        assert_eq!(
+            one("file\ta\tdir/k=v.txt"),
+            ManifestEntry::File {
+                dest: "a".into(),
+                src: "dir/k=v.txt".into()
+            }
+        );
     }
 
     #[test]

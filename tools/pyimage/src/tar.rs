@@ -1,7 +1,7 @@
 //! A deterministic ustar/PAX header writer.
 //!
-//! Only what a layer needs: directories, regular files, symlinks and hard links, with fixed owner and
-//! mtime and empty user/group names. Fields that do not fit ustar (paths or link targets
+//! Only what a layer needs: directories, regular files, symlinks and hard links, with a fixed
+//! mtime, numeric owner and (unless an entry names them) empty user/group names. Fields that do not fit ustar (paths or link targets
 //! over 100 bytes, files of 8 GiB or more, large ids or times) go into a PAX extended
 //! header, never GNU extensions, so every reader sees the same archive.
 
@@ -73,15 +73,37 @@ impl Stamp {
     }
 }
 
-/// Writes the header block(s) of one member: an optional PAX header, then the ustar
-/// header. `path` is normalised (no leading `/`); directories get a trailing `/`.
-/// Returns the number of bytes written.
+/// User and group names of a member (empty: none), as tar readers list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Names<'a> {
+    /// User name.
+    pub user: &'a str,
+    /// Group name.
+    pub group: &'a str,
+}
+
+/// Writes the header block(s) of one member without user or group names; see
+/// [`write_named_header`].
 pub fn write_header(
     out: &mut impl Write,
     path: &str,
     member: MemberType<'_>,
     mode: u32,
     stamp: Stamp,
+) -> io::Result<u64> {
+    write_named_header(out, path, member, mode, stamp, Names::default())
+}
+
+/// Writes the header block(s) of one member: an optional PAX header, then the ustar
+/// header. `path` is normalised (no leading `/`); directories get a trailing `/`.
+/// Returns the number of bytes written.
+pub fn write_named_header(
+    out: &mut impl Write,
+    path: &str,
+    member: MemberType<'_>,
+    mode: u32,
+    stamp: Stamp,
+    names: Names<'_>,
 ) -> io::Result<u64> {
     let name = match member {
         MemberType::Dir => format!("{path}/"),
@@ -113,11 +135,25 @@ pub fn write_header(
     if stamp.mtime > MAX_OCTAL_11 {
         pax_record(&mut records, "mtime", &stamp.mtime.to_string());
     }
+    if names.user.len() > 31 {
+        pax_record(&mut records, "uname", names.user);
+    }
+    if names.group.len() > 31 {
+        pax_record(&mut records, "gname", names.group);
+    }
 
     let mut written = 0;
     if !records.is_empty() {
         let pax_name = format!("PaxHeaders/{}", truncate(basename(&name), 88));
-        let header = ustar_header(&pax_name, b'x', records.len() as u64, 0o644, "", stamp);
+        let header = ustar_header(
+            &pax_name,
+            b'x',
+            records.len() as u64,
+            0o644,
+            "",
+            stamp,
+            Names::default(),
+        );
         out.write_all(&header)?;
         out.write_all(&records)?;
         let pad = padding(records.len() as u64);
@@ -131,6 +167,10 @@ pub fn write_header(
         mode,
         truncate(link, 100),
         stamp,
+        Names {
+            user: truncate(names.user, 31),
+            group: truncate(names.group, 31),
+        },
     );
     out.write_all(&header)?;
     Ok(written + BLOCK as u64)
@@ -154,6 +194,7 @@ fn ustar_header(
     mode: u32,
     link: &str,
     stamp: Stamp,
+    names: Names<'_>,
 ) -> [u8; BLOCK] {
     let mut h = [0u8; BLOCK];
     h[..name.len()].copy_from_slice(name.as_bytes());
@@ -166,7 +207,9 @@ fn ustar_header(
     h[157..157 + link.len()].copy_from_slice(link.as_bytes());
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
-    // uname and gname stay empty; device numbers are zero.
+    // uname and gname are NUL-terminated (at most 31 bytes here); device numbers are zero.
+    h[265..265 + names.user.len()].copy_from_slice(names.user.as_bytes());
+    h[297..297 + names.group.len()].copy_from_slice(names.group.as_bytes());
     octal(&mut h[329..337], 0);
     octal(&mut h[337..345], 0);
     h[148..156].copy_from_slice(b"        ");
@@ -233,6 +276,35 @@ mod tests {
             })
             .sum();
         stored == sum
+    }
+
+    #[test]
+    fn names_in_the_header_and_in_pax_when_long() {
+        let stamp = Stamp {
+            mtime: 0,
+            uid: 1000,
+            gid: 1000,
+        };
+        let mut out = Vec::new();
+        let names = Names {
+            user: "app",
+            group: "staff",
+        };
+        write_named_header(&mut out, "a", MemberType::Dir, 0o750, stamp, names).unwrap();
+        assert_eq!(out.len(), 512);
+        assert_eq!(field(&out, 265..297), "app");
+        assert_eq!(field(&out, 297..329), "staff");
+        assert!(checksum_ok(&out));
+        let long = "u".repeat(40);
+        let mut out = Vec::new();
+        let names = Names {
+            user: &long,
+            group: "g",
+        };
+        write_named_header(&mut out, "a", MemberType::Dir, 0o750, stamp, names).unwrap();
+        let pax = String::from_utf8_lossy(&out[512..1024]).to_string();
+        assert!(pax.contains(&format!("uname={long}\n")), "{pax}");
+        assert_eq!(field(&out, 1024 + 265..1024 + 297), "u".repeat(31));
     }
 
     #[test]

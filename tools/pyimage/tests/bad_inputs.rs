@@ -241,7 +241,7 @@ fn conflicting_entries() {
         &["app/x"],
     );
     c.fails(
-        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\t0755\n").as_bytes(),
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\tmode=0755\n").as_bytes(),
         &[],
         &["app/x"],
     );
@@ -368,9 +368,23 @@ fn malformed_manifest_lines() {
         &["line 1", "file<TAB>dest<TAB>src"],
     );
     c.fails(
-        format!("file\tapp/x\t{}\tu+x\n", c.path("ok.txt")).as_bytes(),
+        format!("file\tapp/x\t{}\tmode=u+x\n", c.path("ok.txt")).as_bytes(),
         &[],
         &["line 1", "u+x", "octal"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{}\tu+x\n", c.path("ok.txt")).as_bytes(),
+        &[],
+        &["line 1", "4 TAB-separated fields", "key=value"],
+    );
+    c.fails(
+        format!("file\tapp/x\t{}\towner=root\n", c.path("ok.txt")).as_bytes(),
+        &[],
+        &[
+            "line 1",
+            "unknown attribute \"owner\"",
+            "mode, uid, gid, uname or gname",
+        ],
     );
 }
 
@@ -871,7 +885,7 @@ fn conflicting_entries_say_what_differs() {
     write(&c.root.join("other.txt"), b"different content\n");
     write(&c.root.join("same-size.txt"), b"FINE\n");
     c.fails(
-        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\t0755\n").as_bytes(),
+        format!("file\tapp/x\t{ok}\nfile\tapp/x\t{ok}\tmode=0755\n").as_bytes(),
         &[],
         &["app/x", "modes differ: 0644 vs 0755"],
     );

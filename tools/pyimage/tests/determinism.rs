@@ -35,7 +35,7 @@ fn checkout(root: &Path) -> PathBuf {
         co.join("manifest.txt"),
         "file\tapp/main.py\tsrc/app/main.py\n\
          file\tapp/run.sh\tsrc/app/run.sh\n\
-         file\tapp/data.bin\tsrc/data.bin\t0640\n\
+         file\tapp/data.bin\tsrc/data.bin\tmode=0640\n\
          file\tapp/é/ünïcode.txt\tsrc/é/ünïcode.txt\n\
          tree\topt/lib\tsrc/tree\n\
          symlink\tusr/bin/app\t/app/run.sh\n\

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -406,7 +407,7 @@ fn setuid_bits_are_dropped_unless_allowed() {
     write(&root.join("su"), b"x");
     fs::write(
         root.join("manifest.txt"),
-        format!("file\tbin/su\t{}\t4755\n", root.join("su").display()),
+        format!("file\tbin/su\t{}\tmode=4755\n", root.join("su").display()),
     )
     .unwrap();
     let out = root.join("out");
@@ -664,4 +665,148 @@ fn incompressible_content_reads_back_everywhere() {
             "{tool}"
         );
     }
+}
+
+/// Per-entry attributes (`mode=`, `uid=`, `gid=`, `uname=`, `gname=`) and `rawlink`, as
+/// rules_pkg's providers describe files: read back with Python's tarfile and GNU tar.
+#[test]
+fn entry_attributes_and_raw_links() {
+    let root = scratch("attributes");
+    write(&root.join("src/app.conf"), b"port = 8080\n");
+    write(&root.join("src/run"), b"#!/bin/sh\n");
+    write(&root.join("tree/lib/a.py"), b"a = 1\n");
+    write(&root.join("tree/b.py"), b"b = 2\n");
+    std::os::unix::fs::symlink("a.py", root.join("tree/lib/alias.py")).unwrap();
+    // The same content as app.conf under another owner: not a hard link to it.
+    write(&root.join("src/copy.conf"), b"port = 8080\n");
+    let manifest = format!(
+        "file\tetc/app/app.conf\t{conf}\tmode=0640\tuid=1000\tgid=1001\tuname=app\tgname=staff\n\
+         file\tetc/app/copy.conf\t{copy}\tmode=0640\n\
+         file\tusr/bin/run\t{run}\tmode=0750\tuid=1000\n\
+         dir\tvar/lib/app\tmode=0700\tuid=1000\tgid=1000\n\
+         empty\tvar/lib/app/.keep\tmode=0600\tuid=1000\tgid=1000\n\
+         rawlink\tusr/bin/python\t/usr/bin/python3\n\
+         rawlink\tusr/bin/app\t../../etc/app\tuname=app\n\
+         tree\topt/site\t{tree}\tmode=0444\tgid=50\tgname=staff\n",
+        conf = root.join("src/app.conf").display(),
+        copy = root.join("src/copy.conf").display(),
+        run = root.join("src/run").display(),
+        tree = root.join("tree").display(),
+    );
+    fs::write(root.join("manifest.txt"), manifest).unwrap();
+    let (blob, _) = build(&root, "attrs", &["--owner", "5:6", "--hardlink-duplicates"]);
+    let members: BTreeMap<String, _> = python_members(&blob)
+        .into_iter()
+        .map(|m| (m.name.trim_end_matches('/').to_string(), m))
+        .collect();
+    let check = |name: &str, kind: char, mode: u32, ids: (u64, u64), names: (&str, &str)| {
+        let m = members
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing: {:?}", members.keys()));
+        assert_eq!(
+            (
+                m.kind,
+                m.mode,
+                (m.uid, m.gid),
+                (m.uname.as_str(), m.gname.as_str())
+            ),
+            (kind, mode, ids, names),
+            "{name}"
+        );
+        m
+    };
+    check(
+        "etc/app/app.conf",
+        'f',
+        0o640,
+        (1000, 1001),
+        ("app", "staff"),
+    );
+    check("etc/app/copy.conf", 'f', 0o640, (5, 6), ("", ""));
+    check("usr/bin/run", 'f', 0o750, (1000, 6), ("", ""));
+    // Implied parents keep the layer's owner.
+    check("etc/app", 'd', 0o755, (5, 6), ("", ""));
+    check("var/lib/app", 'd', 0o700, (1000, 1000), ("", ""));
+    check("var/lib/app/.keep", 'f', 0o600, (1000, 1000), ("", ""));
+    assert_eq!(
+        check("usr/bin/python", 'l', 0o777, (5, 6), ("", "")).link,
+        "/usr/bin/python3",
+        "a rawlink keeps its absolute target"
+    );
+    assert_eq!(
+        check("usr/bin/app", 'l', 0o777, (5, 6), ("app", "")).link,
+        "../../etc/app"
+    );
+    // A tree's mode goes to its regular files; its owner to everything in it, its
+    // directories included.
+    check("opt/site", 'd', 0o755, (5, 50), ("", "staff"));
+    check("opt/site/lib", 'd', 0o755, (5, 50), ("", "staff"));
+    check("opt", 'd', 0o755, (5, 6), ("", ""));
+    check("opt/site/b.py", 'f', 0o444, (5, 50), ("", "staff"));
+    check("opt/site/lib/a.py", 'f', 0o444, (5, 50), ("", "staff"));
+    assert_eq!(
+        check("opt/site/lib/alias.py", 'l', 0o777, (5, 50), ("", "staff")).link,
+        "a.py"
+    );
+
+    // GNU tar shows the same owners (names where given, else ids).
+    let listing = String::from_utf8(sh(&format!(
+        "{} | tar --numeric-owner -tvf -",
+        decompress_cmd(&blob)
+    )))
+    .unwrap();
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.contains(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("{name}: {listing}"))
+            .to_string()
+    };
+    assert!(
+        line("etc/app/app.conf").starts_with("-rw-r----- 1000/1001 "),
+        "{listing}"
+    );
+    assert!(
+        line("var/lib/app/").starts_with("drwx------ 1000/1000 "),
+        "{listing}"
+    );
+    assert!(
+        line("usr/bin/python").ends_with(" -> /usr/bin/python3"),
+        "{listing}"
+    );
+    let named = String::from_utf8(sh(&format!("{} | tar -tvf -", decompress_cmd(&blob)))).unwrap();
+    assert!(
+        named
+            .lines()
+            .any(|l| l.starts_with("-rw-r----- app/staff ") && l.ends_with(" etc/app/app.conf")),
+        "{named}"
+    );
+
+    // Two owners for one path is a conflict, naming both.
+    fs::write(
+        root.join("manifest.txt"),
+        format!(
+            "file\tetc/x\t{conf}\tuid=1\nfile\tetc/x\t{conf}\tuid=2\n",
+            conf = root.join("src/app.conf").display()
+        ),
+    )
+    .unwrap();
+    let out = splitter(
+        &root,
+        &[
+            "--manifest",
+            root.join("manifest.txt").to_str().unwrap(),
+            "--output",
+            root.join("conflict.tgz").to_str().unwrap(),
+            "--descriptor",
+            root.join("conflict.json").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(
+        message.contains("owners differ: uid=1 vs uid=2"),
+        "{message}"
+    );
+    assert!(!root.join("conflict.tgz").exists());
 }

@@ -16,7 +16,8 @@ use pyimage::{
 #[command(name = "layer-splitter", version)]
 struct Args {
     /// The manifest: one entry per line, fields separated by TAB (`file`, `tree`,
-    /// `symlink`, `link`, `output`, `dir`, `empty`; see tools/README.md).
+    /// `symlink`, `rawlink`, `link`, `output`, `dir`, `empty`, each optionally followed
+    /// by `mode=`, `uid=`, `gid=`, `uname=`, `gname=` attributes; see tools/README.md).
     #[arg(long, value_name = "PATH")]
     manifest: PathBuf,
 

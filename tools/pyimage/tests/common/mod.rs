@@ -161,7 +161,7 @@ pub fn rich_fixture(root: &Path) -> PathBuf {
         "# rich fixture\n\
          file\t/app/hello.txt\t{hello}\n\
          file\tapp/bin/tool\t{tool}\n\
-         file\t./app//data.bin\t{data}\t0600\n\
+         file\t./app//data.bin\t{data}\tmode=0600\n\
          tree\topt/lib\t{tree}\n\
          symlink\tusr/bin/tool\t/app/bin/tool\n\
          symlink\tapp/long-link\t{long_target}\n\
