@@ -38,6 +38,7 @@ expect_macro_failure 'py_image_index(name = "index", binary = "//examples/flask_
 expect_macro_failure 'py_image(name = "image", binary = "//examples/flask_app:app", registries = {"hub": "docker.io/acme/app"}, registry_defines = {"hub": "REGISTRY"})' \
     "image: registry 'hub' is in both \`registries\` and \`registry_defines\`; give one of them another name"
 
+expect_failure //rules/tests:deep_base_layers "//rules/tests:deep_base_layers would have 128 layers, 125 of its base and 3 on top, and Docker and containerd refuse images of more than 127 layers"
 expect_failure //rules/tests:base_mismatch_layers "base of //rules/tests:base_mismatch_layers is arm64 but \`platform\` builds for amd64: use a base image for linux/amd64"
 
 # The version tag of push_<registry>_tag: from --define, or from a workspace

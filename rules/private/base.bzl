@@ -4,13 +4,18 @@ load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
 load(":platform.bzl", "KNOWN_CPUS", "PLATFORM_ATTRS", "oci_platform", "platform_args")
 load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 
-def check_base(ctx, tools, base):
-    """A validation action: `base` is an image for ctx's target platform.
+# Docker refuses images of more layers ("max depth exceeded"), containerd's overlay
+# snapshotter cannot mount them; pyimage-meta check-base holds the same number.
+MAX_LAYERS = 127
+
+def check_base(ctx, tools, base, layers_above):
+    """A validation action: `base` is an image for ctx's target platform, and with `layers_above` more layers within MAX_LAYERS.
 
     Args:
         ctx: the context of a rule with PLATFORM_ATTRS.
         tools: PyImageToolsInfo.
         base: the base image's layout directory (File).
+        layers_above: how many layers the image adds on top of the base.
 
     Returns:
         list of the files to put in the `_validation` output group (empty on a
@@ -25,6 +30,7 @@ def check_base(ctx, tools, base):
     args.add("--layout", base.path)
     platform_args(args, platform)
     args.add("--label", str(ctx.label).removeprefix("@@"))
+    args.add("--layers-above", str(layers_above))
     args.add("--out", out)
     ctx.actions.run(
         executable = tools.meta,
@@ -32,7 +38,7 @@ def check_base(ctx, tools, base):
         inputs = [base],
         outputs = [out],
         mnemonic = "PyImageBaseCheck",
-        progress_message = "Checking the base platform of %{label}",
+        progress_message = "Checking the base of %{label} (platform, layer count)",
         toolchain = TOOLS_TOOLCHAIN,
     )
     return [out]

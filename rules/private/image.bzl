@@ -146,6 +146,9 @@ def py_image(
         layer_kwargs["owner"] = owner
     if platform:
         layer_kwargs["platform"] = platform
+    if extra_layers:
+        _extra_layers(name, extra_layers, internal_tags, compression, compression_level, hardlink_duplicates, mtime, owner)
+        layer_kwargs["extra_layers"] = [name + "_extra_layers"]
     py_image_layers(
         name = layers,
         base = base,
@@ -187,7 +190,6 @@ def py_image(
         )
     tars = [layers]
     if extra_layers:
-        _extra_layers(name, extra_layers, internal_tags, compression, compression_level, hardlink_duplicates, mtime, owner)
         tars = [name + "_extra_layers"] + tars
     oci_image(
         name = name,

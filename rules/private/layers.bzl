@@ -1,6 +1,6 @@
 """py_image_layers: a py_binary's runfiles as python, deps and app layer tars."""
 
-load(":base.bzl", "check_base")
+load(":base.bzl", "MAX_LAYERS", "check_base")
 load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "layer_options")
 load(":oci_files.bzl", "list_file_content")
 load(":partition.bzl", "assign_repos", "canonical_groups", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
@@ -165,8 +165,12 @@ _PARTITION_ATTRS = {
 
 _ATTRS = dict(_PARTITION_ATTRS, **{
     "base": attr.label(
-        doc = "Optional base image (an OCI image layout). When given, a validation action checks that its architecture matches `platform`.",
+        doc = "Optional base image (an OCI image layout). When given, a validation action checks that its architecture matches `platform` and that the image stays within 127 layers.",
         allow_single_file = True,
+    ),
+    "extra_layers": attr.label_list(
+        doc = "The image's other layers between the base and these (py_image passes its `extra_layers`): only counted, with the base's and these, against the 127-layer limit of Docker and containerd.",
+        allow_files = True,
     ),
     "binary": attr.label(
         doc = "The executable to put in the image: a `py_binary` or any executable with runfiles.",
@@ -457,6 +461,15 @@ def _py_image_layers_impl(ctx):
             app_inputs.append(target)
 
     layers = (shared.layers if shared else []) + _write_layers(ctx, tools, plan, runfiles_dir + "/" + workspace_name, external_dir, app_inputs)
+    above = len(layers) + len(ctx.files.extra_layers)
+    if above > MAX_LAYERS:
+        fail("{}: the image would have {} layers above its base ({} here{}), and Docker and containerd refuse images of more than {} layers (\"max depth exceeded\"): use fewer `groups` or `extra_layers`, or `split_deps = False` (one layer per external repository)".format(
+            ctx.label,
+            above,
+            len(layers),
+            ", {} extra".format(len(ctx.files.extra_layers)) if ctx.files.extra_layers else "",
+            MAX_LAYERS,
+        ))
     entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
     report = _summary(ctx, layers)
     return [
@@ -465,7 +478,7 @@ def _py_image_layers_impl(ctx):
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
             report = depset([report]),
-            _validation = depset(check_base(ctx, tools, ctx.file.base) if ctx.file.base else []),
+            _validation = depset(check_base(ctx, tools, ctx.file.base, above) if ctx.file.base else []),
         ),
         PyImageLayersInfo(
             layers = layers,

@@ -90,6 +90,25 @@ pub struct BaseImage {
     pub platform: Platform,
     /// Digest of the chosen image manifest.
     pub manifest: String,
+    /// How many layers the image has.
+    pub layers: usize,
+}
+
+/// The most layers an image may have: Docker refuses more ("max depth exceeded"), and
+/// containerd's overlay snapshotter fails to mount that many lower directories.
+pub const MAX_LAYERS: usize = 127;
+
+/// Refuses a base that, with `above` layers built on it, makes an image over
+/// [`MAX_LAYERS`]. `label` names the image target in messages.
+pub fn check_layer_count(base: &BaseImage, above: usize, label: &str) -> Result<()> {
+    let total = base.layers + above;
+    if total <= MAX_LAYERS {
+        return Ok(());
+    }
+    Err(Error::Platform(format!(
+        "{label} would have {total} layers, {} of its base and {above} on top, and Docker and containerd refuse images of more than {MAX_LAYERS} layers (\"max depth exceeded\"): use a base with fewer layers (squash it), fewer `groups` or `extra_layers`, or `split_deps = False`",
+        base.layers,
+    )))
 }
 
 impl BaseImage {
@@ -357,6 +376,7 @@ impl Layout<'_> {
     ) -> Result<BaseImage> {
         let parsed: ImageManifest =
             serde_json::from_slice(&manifest.bytes).map_err(manifest.invalid())?;
+        let layers = parsed.layers().len();
         let config = self.blob(parsed.config(), &manifest.path, "image config")?;
         let parsed: ImageConfiguration =
             serde_json::from_slice(&config.bytes).map_err(config.invalid())?;
@@ -380,6 +400,7 @@ impl Layout<'_> {
         Ok(BaseImage {
             platform,
             manifest: descriptor.digest().to_string(),
+            layers,
         })
     }
 }

@@ -815,3 +815,41 @@ fn version_tag_from_a_define_is_held_to_the_same_rule() {
     assert_eq!(neither.status.code(), Some(2), "{}", stderr(&neither));
     assert!(!out.exists());
 }
+
+/// A base of 120 layers takes 7 more (127 in all, the most Docker and containerd run)
+/// and refuses an eighth, counting what the image adds on top.
+#[test]
+fn the_layer_limit_counts_the_base_and_what_goes_on_top() {
+    let root = scratch("meta-layers");
+    let layout = Layout::new(&root);
+    let config = layout.config("amd64", None);
+    let layers: Vec<String> = (0..120)
+        .map(|i| {
+            let layer = layout.blob(
+                "application/vnd.oci.image.layer.v1.tar",
+                format!("layer {i}").as_bytes(),
+            );
+            descriptor(&layer, None)
+        })
+        .collect();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{},"layers":[{}]}}"#,
+        descriptor(&config, None),
+        layers.join(",")
+    );
+    let manifest = layout.blob(MANIFEST, manifest.as_bytes());
+    layout.write_index(&[(manifest, None)]);
+    let out = out_dir(&root);
+    assert_ok(&layout.check(&out, "amd64", &["--layers-above", "7"]));
+    fs::remove_file(&out).unwrap();
+    fails(
+        &layout.check(&out, "amd64", &["--layers-above", "8"]),
+        &out,
+        &[
+            LABEL,
+            "128 layers, 120 of its base and 8 on top",
+            "more than 127 layers",
+            "split_deps = False",
+        ],
+    );
+}

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pyimage::oci_layout::{check_base, write_base_check, write_empty_base, Platform};
+use pyimage::oci_layout::{
+    check_base, check_layer_count, write_base_check, write_empty_base, Platform,
+};
 use pyimage::status::{write_defined_version_tag, write_version_tag};
 
 /// Read and write what the image rules need besides layers: a base image's platform, an
@@ -43,6 +45,11 @@ enum Command {
         /// The image target, for messages.
         #[arg(long, value_name = "LABEL")]
         label: String,
+
+        /// How many layers the image adds on top of the base; with the base's, at most
+        /// 127.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        layers_above: usize,
 
         /// Where the result goes.
         #[arg(long, value_name = "FILE")]
@@ -106,6 +113,7 @@ fn run() -> anyhow::Result<()> {
             architecture,
             variant,
             label,
+            layers_above,
             out,
         } => {
             let want = Platform {
@@ -114,6 +122,7 @@ fn run() -> anyhow::Result<()> {
                 variant,
             };
             let base = check_base(&layout, &want, &label)?;
+            check_layer_count(&base, layers_above, &label)?;
             write_base_check(&out, &base)?;
         }
         Command::EmptyBase {
