@@ -24,6 +24,7 @@ def py_image(
         mtime = 0,
         strip = True,
         strip_debug = False,
+        large_package_mb = 200,
         excludes = None,
         includes = None,
         root = "/app",
@@ -111,6 +112,9 @@ def py_image(
         mtime: modification time of every entry, in seconds since the epoch.
         strip: strip tests, caches and headers from the python and deps layers.
         strip_debug: also remove ELF debug sections from the python and deps layers.
+        large_package_mb: warn when one repository holds more than this many MB
+            of the shared deps layer, with the `groups` entry that gives it a
+            layer of its own; 0: never.
         excludes: globs of in-image paths (no leading `/`) to leave out of every
             layer, with everything below them, e.g. `["**/site-packages/*/tests"]`;
             see py_image_layers.
@@ -163,6 +167,7 @@ def py_image(
         mtime = mtime,
         strip = strip,
         strip_debug = strip_debug,
+        large_package_mb = large_package_mb,
         excludes = excludes or [],
         includes = includes or [],
         root = root,

@@ -56,7 +56,7 @@ def layer_options(attr, strip = False, strip_debug = False, excludes = [], inclu
         allow_setuid = allow_setuid,
     )
 
-def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none"):
+def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none", large_packages = None):
     """Runs layer-splitter for one layer.
 
     Args:
@@ -67,6 +67,8 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none")
         inputs: depset of the files the manifest names.
         options: struct from layer_options.
         profile: strip profile when `options.strip`: "python", "site-packages" or "none".
+        large_packages: struct(threshold = bytes, packages = dict in-image directory ->
+            hint) to warn about packages over the threshold, or None.
 
     Returns:
         struct(name, blob, descriptor, report).
@@ -92,6 +94,9 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none")
         args.add("--allow-setuid")
     args.add_all(options.excludes, before_each = "--exclude")
     args.add_all(options.includes, before_each = "--include")
+    if large_packages:
+        args.add("--large-package-bytes", str(large_packages.threshold))
+        args.add_all(["{}={}".format(d, h) for d, h in large_packages.packages.items()], before_each = "--package")
     if options.strip and profile != "none":
         args.add("--strip-profile", profile)
         if options.strip_debug:

@@ -3,7 +3,7 @@
 load(":base.bzl", "MAX_LAYERS", "check_base")
 load(":layer_action.bzl", "COMMON_ATTRS", "TOOLS_TOOLCHAIN", "layer_action", "layer_options")
 load(":oci_files.bzl", "list_file_content")
-load(":partition.bzl", "assign_repos", "canonical_groups", "distribution_of", "parse_repo_pattern", "repo_of", "rlocation")
+load(":partition.bzl", "assign_repos", "canonical_groups", "distribution_of", "parse_repo_pattern", "repo_basename", "repo_of", "rlocation")
 load(":platform.bzl", "PLATFORM_ATTRS")
 load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 
@@ -144,6 +144,13 @@ _PARTITION_ATTRS = {
     ),
     "includes": attr.string_list(
         doc = "Globs of in-image paths to keep whatever `strip` and `excludes` say, e.g. `[\"**/site-packages/numpy/testing/**\"]`.",
+    ),
+    "large_package_mb": attr.int(
+        doc = """Warn when one repository holds more than this many MB (10^6 bytes) of the
+        shared `deps` layer, which every change to any dependency writes and pushes
+        again; the warning gives the `groups` entry that moves it to a layer of its
+        own. 0: no warning.""",
+        default = 200,
     ),
     "root": attr.string(
         doc = "Directory in the image that holds the binary and its runfiles; external repositories are in its `external/` directory.",
@@ -327,7 +334,19 @@ def _plan(ctx, files_by_repo, python_repos):
         content.repos.append(repo)
         for f in files:
             content.by_kind[_kind(f)].append(f)
-    return struct(order = order, contents = contents)
+    return struct(order = order, contents = contents, distributions = distributions)
+
+def _large_packages(ctx, plan, external_dir):
+    """What layer-splitter warns about in the shared `deps` layer: each repository's directory, with the `groups` entry that gives it a layer."""
+    repos = plan.contents["deps"].repos if "deps" in plan.contents else []
+    if ctx.attr.large_package_mb <= 0 or len(repos) < 2:
+        return None
+    packages = {}
+    for repo in sorted(repos):
+        names = sorted(plan.distributions.get(repo, {}).keys())
+        group = names[0] if len(names) == 1 else repo_basename(repo)
+        packages["{}/{}".format(external_dir, repo)] = "every change to any dependency writes and pushes the deps layer again; give it a layer of its own: groups = {{\"{}\": [\"@{}\"]}}".format(group, repo_basename(repo))
+    return struct(threshold = ctx.attr.large_package_mb * 1000 * 1000, packages = packages)
 
 def _write_layers(ctx, tools, plan, main_dir, external_dir, app_inputs = []):
     """One layer-splitter action per non-empty layer of a plan, in order."""
@@ -347,7 +366,8 @@ def _write_layers(ctx, tools, plan, main_dir, external_dir, app_inputs = []):
         manifest = _write_manifest(ctx, name, content, main_dir, external_dir)
         inputs = depset(files + (app_inputs if name == "app" else []))
         profile = "python" if name == "python" else ("none" if name == "app" else "site-packages")
-        layers.append(layer_action(ctx, tools, name, manifest, inputs, options, profile))
+        large = _large_packages(ctx, plan, external_dir) if name == "deps" else None
+        layers.append(layer_action(ctx, tools, name, manifest, inputs, options, profile, large))
     return layers
 
 def _summary(ctx, layers):

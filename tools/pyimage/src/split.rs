@@ -45,6 +45,72 @@ pub struct SplitConfig {
     pub follow_external_symlinks: bool,
     /// The `@PARAMFILE`s the arguments came from (inputs no output may replace).
     pub param_files: Vec<PathBuf>,
+    /// Packages to warn about when one holds more than a threshold of the layer.
+    pub large_packages: LargePackages,
+}
+
+/// `--large-package-bytes` and `--package`: in-image directories (one per package) that
+/// get a warning, with a hint, when the files the layer keeps of one add up to more than
+/// `threshold` bytes.
+#[derive(Debug, Clone, Default)]
+pub struct LargePackages {
+    /// Bytes; 0 turns the check off.
+    pub threshold: u64,
+    /// (in-image directory, hint printed after the sizes).
+    pub packages: Vec<(String, String)>,
+}
+
+impl LargePackages {
+    /// A warning for each package over the threshold, biggest first.
+    pub fn warnings(&self, layer: &str, kept: &[&Entry]) -> Vec<String> {
+        if self.threshold == 0 || self.packages.is_empty() {
+            return Vec::new();
+        }
+        let size = |entry: &Entry| match entry.kind {
+            EntryKind::File { size, .. } => size,
+            _ => 0,
+        };
+        let total: u64 = kept.iter().map(|e| size(e)).sum();
+        let mut found: Vec<(u64, usize, &str, &str)> = Vec::new();
+        for (dir, hint) in &self.packages {
+            let dir = dir.trim_matches('/');
+            let inside = |path: &str| {
+                path.strip_prefix(dir)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            };
+            let files: Vec<u64> = kept
+                .iter()
+                .filter(|e| inside(&e.path) && matches!(e.kind, EntryKind::File { .. }))
+                .map(|e| size(e))
+                .collect();
+            let bytes = files.iter().sum();
+            if bytes > self.threshold {
+                found.push((bytes, files.len(), dir, hint));
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(b.2)));
+        found
+            .into_iter()
+            .map(|(bytes, files, dir, hint)| {
+                format!(
+                    "layer {layer:?}: /{dir} holds {} in {files} files, {:.0}% of the layer's {} (more than the {} this warning is set to); {hint}",
+                    human(bytes),
+                    100.0 * bytes as f64 / total.max(1) as f64,
+                    human(total),
+                    human(self.threshold),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Bytes as MB or GB with one decimal (powers of 1000, as registries show sizes).
+fn human(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
 }
 
 /// What a successful run produced.
@@ -96,8 +162,13 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     };
     let written = write_layer(&target, &kept, &config.layer)?;
 
-    let report = render_report(config, &written, &stats);
+    let large = config.large_packages.warnings(&config.name, &kept);
+    let mut report = render_report(config, &written, &stats);
+    for warning in &large {
+        report += &format!("\nwarning: {warning}\n");
+    }
     let mut warnings = inputs.warnings;
+    warnings.extend(large);
     warnings.extend(written.debug_strip.warnings());
     let report_output = match &config.report {
         Some(path) => {

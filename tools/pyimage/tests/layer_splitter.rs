@@ -810,3 +810,79 @@ fn entry_attributes_and_raw_links() {
     );
     assert!(!root.join("conflict.tgz").exists());
 }
+
+/// `--large-package-bytes` with `--package`: a warning (stderr and report) for each
+/// package directory over the threshold, with its hint, biggest first; none under it,
+/// and what the strip rules removed does not count.
+#[test]
+fn large_packages_are_named_with_the_hint() {
+    let root = scratch("large-packages");
+    write(&root.join("big/a.so"), &payload(3_000_000, 1));
+    write(&root.join("big/tests/t.py"), &payload(2_000_000, 2));
+    write(&root.join("mid/b.so"), &payload(1_500_000, 3));
+    write(&root.join("small/c.py"), &payload(10_000, 4));
+    let manifest = format!(
+        "tree\tapp/external/pypi_big\t{}\ntree\tapp/external/pypi_mid\t{}\ntree\tapp/external/pypi_small\t{}\n",
+        root.join("big").display(),
+        root.join("mid").display(),
+        root.join("small").display(),
+    );
+    fs::write(root.join("manifest.txt"), manifest).unwrap();
+    let out = root.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let run = |threshold: &str| {
+        let report = out.join(format!("{threshold}.txt"));
+        let result = splitter(
+            &root,
+            &[
+                "--manifest",
+                root.join("manifest.txt").to_str().unwrap(),
+                "--name",
+                "deps",
+                "--output",
+                out.join(format!("{threshold}.tgz")).to_str().unwrap(),
+                "--descriptor",
+                out.join(format!("{threshold}.json")).to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+                "--exclude",
+                "app/external/*/tests",
+                "--large-package-bytes",
+                threshold,
+                "--package",
+                "/app/external/pypi_big=give it a layer: groups = {\"big\": [\"@pypi_big\"]}",
+                "--package",
+                "app/external/pypi_mid=give it a layer: groups = {\"mid\": [\"@pypi_mid\"]}",
+                "--package",
+                "/app/external/pypi_small=small",
+            ],
+        );
+        assert_ok(&result);
+        (stderr(&result), fs::read_to_string(report).unwrap())
+    };
+    let (warnings, report) = run("1000000");
+    let lines: Vec<&str> = warnings.lines().filter(|l| l.contains("holds")).collect();
+    assert_eq!(lines.len(), 2, "{warnings}");
+    // Biggest first; the excluded tests/ do not count (3.0 MB, not 5.0 MB).
+    assert!(
+        lines[0].contains("\"deps\": /app/external/pypi_big holds 3.0 MB in 1 files, 67% of the layer's 4.5 MB (more than the 1.0 MB")
+            && lines[0].ends_with("groups = {\"big\": [\"@pypi_big\"]}"),
+        "{warnings}"
+    );
+    assert!(
+        lines[1].contains("/app/external/pypi_mid holds 1.5 MB"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("pypi_small"), "{warnings}");
+    assert!(
+        report.contains("warning: layer \"deps\": /app/external/pypi_big holds 3.0 MB"),
+        "{report}"
+    );
+    let (warnings, report) = run("0");
+    assert!(
+        !warnings.contains("holds") && !report.contains("warning"),
+        "{warnings}"
+    );
+    let (warnings, _) = run("4000000");
+    assert!(!warnings.contains("holds"), "{warnings}");
+}

@@ -82,6 +82,27 @@ struct Args {
     /// Write a text report (the layer's sizes, per strip rule savings) to PATH.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
+
+    /// Warn (on stderr and in the report) about each --package directory whose files in
+    /// the layer add up to more than BYTES; 0 turns the warning off.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    large_package_bytes: u64,
+
+    /// An in-image directory holding one package, and the hint its warning ends with.
+    /// Repeatable.
+    #[arg(long, value_name = "DIR=HINT", value_parser = package)]
+    package: Vec<(String, String)>,
+}
+
+fn package(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((dir, hint)) if !dir.trim_matches('/').is_empty() => {
+            Ok((dir.to_string(), hint.to_string()))
+        }
+        _ => Err(format!(
+            "expected DIR=HINT with an in-image directory such as /app/external/pypi_torch, got {arg:?}"
+        )),
+    }
 }
 
 fn owner(arg: &str) -> Result<(u64, u64), String> {
@@ -135,6 +156,10 @@ fn run() -> anyhow::Result<()> {
         allow_empty: args.allow_empty,
         follow_external_symlinks: args.follow_external_symlinks,
         param_files,
+        large_packages: pyimage::split::LargePackages {
+            threshold: args.large_package_bytes,
+            packages: args.package,
+        },
     };
     let outcome = pyimage::split_layer(&config)?;
     for warning in outcome.warnings {
