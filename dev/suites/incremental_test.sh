@@ -85,3 +85,44 @@ change //examples/ca_service:image "lock: werkzeug 3.1.9 -> 3.1.8" "deps.tar.gz"
 change //examples/ca_service:image "interpreter: another python3 build" "python.tar.gz" new_interpreter
 BUILD_FLAGS=()
 echo "PASS: each edit re-runs only the layer that holds the edited file"
+
+# push_all over three repositories of one registry: the first receives the blobs,
+# the other two get copies that the registry mounts from it (cross-repository
+# mount), so no blob is uploaded twice. Counted in the registry's log; the tags
+# read back with crane.
+MOUNT_PKG=${WORK#"$REPO"/}/mount
+mkdir -p "$MOUNT_PKG"
+cat >"$MOUNT_PKG/BUILD.bazel" <<BUILD
+load("//rules:defs.bzl", "py_image")
+
+py_image(
+    name = "image",
+    binary = "//examples/flask_app:app",
+    registries = {
+        "first": "127.0.0.1:$PORT/mount/first",
+        "second": "127.0.0.1:$PORT/mount/second",
+        "third": "127.0.0.1:$PORT/mount/third",
+    },
+)
+BUILD
+./bazelw run "//$MOUNT_PKG:push_all" --define=VERSION=v9.9.9 >"$WORK/push_all.log" 2>&1 ||
+    { cat "$WORK/push_all.log"; echo "FAIL: push_all"; exit 1; }
+count() { grep -cE "$1" "$WORK/registry.log" || true; }
+first=$(count '"PUT /v2/mount/first/blobs/uploads/')
+copied=$(count '"PUT /v2/mount/(second|third)/blobs/uploads/')
+# a mount the registry accepted: 201 Created, no body to upload
+mounted=$(count '"POST /v2/mount/(second|third)/blobs/uploads/\?[^"]*mount=sha256(:|%3A)[^"]*" 201 ')
+echo "push_all to one registry, three repositories: uploads to the first $first, to the others $copied; mounts into the others $mounted"
+[ "$first" -ge 3 ] || { echo "FAIL: the first repository should receive the layers and the config, log shows $first uploads"; exit 1; }
+[ "$copied" = 0 ] || { echo "FAIL: $copied blobs uploaded again to the other repositories"; exit 1; }
+[ "$mounted" = $((2 * first)) ] || {
+    echo "FAIL: expected $((2 * first)) mounts (each blob into two repositories), got $mounted; the registry saw:"
+    grep -oE '"(HEAD|GET|POST|PUT) /v2/mount/second/[^"]*"' "$WORK/registry.log" | head -20
+    exit 1
+}
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$(./bazelw cquery "//$MOUNT_PKG:image" --output=files 2>/dev/null)")
+for ref in first:latest first:v9.9.9 second:latest second:v9.9.9 third:latest third:v9.9.9; do
+    got=$(testbed_exec "crane digest 127.0.0.1:$PORT/mount/$ref")
+    [ "$got" = "$want" ] || { echo "FAIL: mount/$ref is $got, the image is $want"; exit 1; }
+done
+echo "PASS: every repository has both tags of the image ($want); each blob was uploaded once"

@@ -156,6 +156,33 @@ toolchain(
 
 _local_rust = repository_rule(implementation = _local_rust_impl, local = True, environ = ["PATH"])
 
+def _local_crane_impl(rctx):
+    crane = rctx.which("crane")
+    if crane == None:
+        fail("crane is not on PATH: run dev/testbed/provision.sh (./bazelw does), which installs Debian's go-containerregistry")
+    rctx.symlink(crane, "bin/crane")
+    version = rctx.execute([crane, "version"]).stdout.strip() or "unknown"
+    rctx.file("BUILD.bazel", """\
+# Debian's crane as rules_oci's crane toolchain (for rules that run crane themselves).
+load("@rules_oci//oci:toolchain.bzl", "crane_toolchain")
+
+crane_toolchain(
+    name = "crane",
+    crane = "bin/crane",
+    version = "{version}",
+    visibility = ["//visibility:public"],
+)
+
+toolchain(
+    name = "toolchain",
+    exec_compatible_with = ["@platforms//os:linux"],
+    toolchain = ":crane",
+    toolchain_type = "@rules_oci//oci:crane_toolchain_type",
+)
+""".format(version = version))
+
+_local_crane = repository_rule(implementation = _local_crane_impl, local = True, environ = ["PATH"])
+
 def _base_rootfs_impl(rctx):
     tar = "{}/base/debian-sid-{}.tar.gz".format(
         rctx.os.environ.get("PYIMAGE_TESTBED_CACHE", "/var/cache/rules_pyimage"),
@@ -180,11 +207,12 @@ def _testbed_impl(_mctx):
     _local_python(name = "pyimage_testbed_python")
     _unpacked_python(name = "pyimage_testbed_python_arm64", cpu = "aarch64", platform = "linux-arm64")
     _local_rust(name = "pyimage_testbed_rust")
+    _local_crane(name = "pyimage_testbed_crane")
     _base_rootfs(name = "pyimage_testbed_base", flavour = "minbase")
     _base_rootfs(name = "pyimage_testbed_base_python", flavour = "minbase-python")
     _base_rootfs(name = "pyimage_testbed_base_arm64", flavour = "minbase-arm64")
 
 testbed = module_extension(
     implementation = _testbed_impl,
-    doc = "The test bed's Python interpreters (local amd64, unpacked arm64) and Rust compiler as toolchains, and the base root file systems.",
+    doc = "The test bed's Python interpreters (local amd64, unpacked arm64), Rust compiler and crane as toolchains, and the base root file systems.",
 )

@@ -4,6 +4,7 @@ load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oc
 load(":base.bzl", "empty_base")
 load(":files_layer.bzl", "extra_layers")
 load(":layers.bzl", "py_image_layers")
+load(":mirror.bzl", "registry_copy", "registry_host")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
 load(":version.bzl", "repository_from_define", "version_tag")
@@ -58,7 +59,11 @@ def py_image(
     * `<push_prefix>_all`: runs every push target, the registries at once (each
       line of output prefixed with its target), fails if any fails, naming
       each; `<push_prefix>_all_latest` and `<push_prefix>_all_tag` run only the
-      `_latest` or only the `_tag` ones;
+      `_latest` or only the `_tag` ones. Several repositories on one registry
+      (e.g. `ghcr.io/acme/app` and `ghcr.io/acme/app-staging`) get the image
+      once: the first is pushed, the others receive a copy by digest (crane,
+      from rules_oci's crane toolchain) that the registry mounts from the
+      first, so no blob is uploaded twice;
     * for each `registry_defines` entry `reg`: `<push_prefix>_<reg>`, which
       pushes to the repository given at build time (e.g.
       `--define=REGISTRY=registry.example.com:5000/team/app`) with the tag
@@ -374,7 +379,6 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
         status_key = version_status_key,
         tags = internal_tags,
     )
-    latest_pushes, version_pushes = [], []
     for registry, repository in (registries or {}).items():
         latest = "{}_{}_latest".format(push_prefix, registry)
         oci_push(
@@ -408,20 +412,51 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
             tags = tags,
             visibility = visibility,
         )
-        latest_pushes.append(latest)
-        version_pushes.append(versioned)
 
-    # Registries at once; within one registry the version push after `latest`,
-    # so it finds every blob there already and uploads none again.
-    both = []
-    for latest, versioned in zip(latest_pushes, version_pushes):
-        both.append("_{}_both".format(latest.removesuffix("_latest")))
-        run_all(
-            name = both[-1],
-            targets = [latest, versioned],
-            tags = internal_tags,
-        )
-    for suffix, targets in [("_all", both), ("_all_latest", latest_pushes), ("_all_tag", version_pushes)]:
+    # Registries at once. Within one registry, in turn: the version push after
+    # `latest`, so it finds every blob there already and uploads none again, and
+    # then the other repositories of that registry as copies of the first, which
+    # the registry mounts instead of receiving the blobs again.
+    hosts = {}
+    for registry, repository in (registries or {}).items():
+        hosts.setdefault(registry_host(repository), []).append(registry)
+    runs = {"_all": [], "_all_latest": [], "_all_tag": []}
+    for host_registries in hosts.values():
+        first = host_registries[0]
+        sequences = {
+            "_all": ["{}_{}_latest".format(push_prefix, first), "{}_{}_tag".format(push_prefix, first)],
+            "_all_latest": ["{}_{}_latest".format(push_prefix, first)],
+            "_all_tag": ["{}_{}_tag".format(push_prefix, first)],
+        }
+        for registry in host_registries[1:]:
+            for suffix, fixed, tags_file in [("_all", ["latest"], version), ("_all_latest", ["latest"], None), ("_all_tag", [], version)]:
+                copy = "_{}_{}_copy{}".format(push_prefix, registry, suffix.removeprefix("_all"))
+                registry_copy(
+                    name = copy,
+                    image = image,
+                    source = registries[first],
+                    repository = registries[registry],
+                    remote_tags = fixed,
+                    remote_tags_file = tags_file,
+                    empty_tags_file_message = "no version tag for {}: pass --define={}=v1.2.3, or set the workspace status key {}".format(
+                        push_prefix + suffix,
+                        version_define,
+                        version_status_key,
+                    ),
+                    tags = internal_tags,
+                )
+                sequences[suffix].append(copy)
+        for suffix, targets in sequences.items():
+            if len(targets) == 1:
+                runs[suffix].append(targets[0])
+            else:
+                run_all(
+                    name = "_{}_{}{}".format(push_prefix, first, suffix),
+                    targets = targets,
+                    tags = internal_tags,
+                )
+                runs[suffix].append("_{}_{}{}".format(push_prefix, first, suffix))
+    for suffix, targets in runs.items():
         if targets:
             run_all(
                 name = push_prefix + suffix,

@@ -161,6 +161,39 @@ pub fn check_base(dir: &Path, want: &Platform, label: &str) -> Result<BaseImage>
     layout.check_manifest(first, blob, &others)
 }
 
+/// The digest of the image (or index) an OCI layout holds: its `index.json`'s one
+/// entry, as a push sends it. Writes `sha256:<hex>` and a newline to `out`.
+pub fn write_layout_digest(dir: &Path, out: &Path) -> Result<()> {
+    let index_path = dir.join("index.json");
+    let bytes = read_limited(&index_path, None)?;
+    let document = Document::parse(index_path, bytes, "image index")?;
+    let index: ImageIndex = serde_json::from_slice(&document.bytes).map_err(document.invalid())?;
+    let digest = match index.manifests().as_slice() {
+        [one] => one.digest().to_string(),
+        other => {
+            return Err(Error::BadFile {
+                path: document.path,
+                message: format!(
+                    "lists {} manifests; a pushed layout holds exactly one image or index",
+                    other.len()
+                ),
+            })
+        }
+    };
+    if sha256_hex(&digest).is_none() {
+        return Err(Error::BadFile {
+            path: document.path,
+            message: format!(
+                "names the digest {digest:?}, not sha256: and 64 lowercase hex digits"
+            ),
+        });
+    }
+    let (output, mut file) = TempOutput::create(out)?;
+    file.write_all(format!("{digest}\n").as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
+    output.commit()
+}
+
 /// An index entry for messages: its platform, if it names one, and its digest.
 fn describe(d: &Descriptor) -> String {
     match d.platform() {

@@ -853,3 +853,36 @@ fn the_layer_limit_counts_the_base_and_what_goes_on_top() {
         ],
     );
 }
+
+/// `layout-digest`: the one entry of index.json, as a push sends it; refused with
+/// several entries or a digest that cannot be a blob name.
+#[test]
+fn layout_digest_is_the_one_entry() {
+    let root = scratch("meta-digest");
+    let layout = Layout::new(&root);
+    let image = layout.image("amd64", None);
+    layout.write_index(&[(image.clone(), None)]);
+    let out = out_dir(&root).with_file_name("digest.txt");
+    let run = |out: &Path| {
+        meta(&[
+            "layout-digest",
+            "--layout",
+            layout.dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    assert_ok(&run(&out));
+    assert_eq!(fs::read_to_string(&out).unwrap(), format!("{}\n", image.1));
+    fs::remove_file(&out).unwrap();
+    layout.write_index(&[(image.clone(), None), (layout.image("arm64", None), None)]);
+    fails(&run(&out), &out, &["index.json", "lists 2 manifests"]);
+    fs::write(
+        layout.dir.join("index.json"),
+        format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{MANIFEST}","digest":"sha256:ABC","size":1}}]}}"#),
+    )
+    .unwrap();
+    let result = run(&out);
+    assert!(!result.status.success());
+    assert!(!out.exists());
+}

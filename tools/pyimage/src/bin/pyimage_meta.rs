@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use pyimage::oci_layout::{
-    check_base, check_layer_count, write_base_check, write_empty_base, Platform,
+    check_base, check_layer_count, write_base_check, write_empty_base, write_layout_digest,
+    Platform,
 };
 use pyimage::status::{write_defined_version_tag, write_version_tag};
 
@@ -52,6 +53,18 @@ enum Command {
         layers_above: usize,
 
         /// Where the result goes.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+
+    /// Write the digest of the image or index an OCI layout holds (`index.json`'s one
+    /// entry) to FILE, as `sha256:<hex>` and a newline.
+    LayoutDigest {
+        /// The OCI image layout directory.
+        #[arg(long, value_name = "DIR")]
+        layout: PathBuf,
+
+        /// Where the digest goes.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -125,6 +138,7 @@ fn run() -> anyhow::Result<()> {
             check_layer_count(&base, layers_above, &label)?;
             write_base_check(&out, &base)?;
         }
+        Command::LayoutDigest { layout, out } => write_layout_digest(&layout, &out)?,
         Command::EmptyBase {
             os,
             architecture,
