@@ -114,19 +114,33 @@ class LayersTest(unittest.TestCase):
 
 
     def test_external_repositories_linked(self):
+        self.check_linked(IMAGE, "hello")
+
+    def test_shared_layers(self):
+        a, b = ARGS["shared_a"], ARGS["shared_b"]
+        self.assertEqual(sorted(names_of(a)), ["app", "deps", "python"], a)
+        # The stack's own files, in both: written once, not per binary.
+        not_app = lambda paths: sorted(p for p in paths if names_of([p]) != ["app"])
+        self.assertEqual(not_app(a), not_app(b))
+        self.assertTrue(all("/stack/" in p for p in not_app(a)), a)
+        self.assertNotEqual(layer(a, "app").keys(), layer(b, "app").keys())
+        self.check_linked(a, "hello")
+        self.check_linked(b, "hello_twin")
+
+    def check_linked(self, layers, binary):
         # The python and deps layers hold their repositories below app/external/,
         # whatever the binary is called; the runfiles directory links to them.
-        app = layer(IMAGE, "app")
+        app = layer(layers, "app")
         repos = set()
         for name in ("python", "deps"):
-            for path in layer(IMAGE, name):
+            for path in layer(layers, name):
                 self.assertTrue(path == "app" or path.startswith("app/external"), path)
                 parts = path.split("/")
                 if len(parts) > 2:
                     repos.add(parts[2])
         self.assertTrue(repos)
         for repo in repos:
-            link = app.get("app/hello.runfiles/" + repo)
+            link = app.get("app/{}.runfiles/{}".format(binary, repo))
             self.assertIsNotNone(link, repo)
             self.assertTrue(link.issym(), repo)
             self.assertEqual(link.linkname, "../external/" + repo)
@@ -135,11 +149,11 @@ class LayersTest(unittest.TestCase):
         import tempfile
 
         with tempfile.TemporaryDirectory() as out:
-            for path in IMAGE:
+            for path in layers:
                 subprocess.run(["tar", "-xf", os.path.join(RUNFILES, path), "-C", out], check=True)
             found = [
                 os.path.join(d, f)
-                for d, _, files in os.walk(os.path.join(out, "app/hello.runfiles"), followlinks=True)
+                for d, _, files in os.walk(os.path.join(out, "app/{}.runfiles".format(binary)), followlinks=True)
                 for f in files
                 if f == "six.py"
             ]
