@@ -453,6 +453,8 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
                 run_all(
                     name = "_{}_{}{}".format(push_prefix, first, suffix),
                     targets = targets,
+                    # the copies need what the first push put there
+                    stop_at_failure = True,
                     tags = internal_tags,
                 )
                 runs[suffix].append("_{}_{}{}".format(push_prefix, first, suffix))

@@ -6,7 +6,9 @@ def _run_all_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     lines = [
         "#!/usr/bin/env bash",
-        "# Runs every target {}; reports each failure and exits non-zero if any failed.".format("at once" if ctx.attr.parallel else "in turn"),
+        "# Runs every target {}; reports each failure and exits non-zero if any failed.".format(
+            "at once" if ctx.attr.parallel else ("in turn, stopping at the first that fails" if ctx.attr.stop_at_failure else "in turn"),
+        ),
         "set -uo pipefail",
         'export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
         "failed=()",
@@ -17,6 +19,8 @@ def _run_all_impl(ctx):
             ctx.attr.require_nonempty_message.replace('"', '\\"').replace("$", "\\$"),
         ))
     runfiles = ctx.runfiles(files = [ctx.file.require_nonempty] if ctx.file.require_nonempty else [])
+    if ctx.attr.parallel and ctx.attr.stop_at_failure:
+        fail("run_all {}: `stop_at_failure` is for targets run in turn, not with `parallel`".format(ctx.label))
     if ctx.attr.parallel:
         # At once, each line of output prefixed with the target's label; wait for all.
         lines += [
@@ -39,6 +43,9 @@ def _run_all_impl(ctx):
                 label = target.label,
                 path = path,
             ))
+        elif ctx.attr.stop_at_failure:
+            run = '"$RUNFILES_DIR/{}" "$@" || failed+=("{}")'.format(path, target.label)
+            lines.append('if [ ${#failed[@]} -gt 0 ]; then echo "== ' + str(target.label) + ': not run, ${failed[0]} failed" >&2; else echo "== ' + str(target.label) + '" >&2; ' + run + "; fi")
         else:
             lines.append('echo "== {label}" >&2; "$RUNFILES_DIR/{path}" "$@" || failed+=("{label}")'.format(
                 label = target.label,
@@ -64,6 +71,7 @@ run_all = rule(
         "parallel": attr.bool(doc = "Run the targets at once, each output line prefixed with its target's label."),
         "require_nonempty": attr.label(allow_single_file = True, doc = "Refuse to run unless this file is non-empty."),
         "require_nonempty_message": attr.string(doc = "Error printed when `require_nonempty` is empty."),
+        "stop_at_failure": attr.bool(doc = "In turn only: once a target fails, run none of the later ones (each is named as not run)."),
         "targets": attr.label_list(doc = "Executables to run.", mandatory = True, cfg = "target"),
     },
 )

@@ -2,9 +2,10 @@
 # run_all with `parallel`: the targets run at once (their run times overlap and the
 # whole takes about one target's time, where the sequential run_all of the same two
 # takes both), each output line carries its target's label, and a failing target
-# fails the run, by name, without stopping the other.
+# fails the run, by name, without stopping the other; with `stop_at_failure`, in
+# turn, the targets after a failed one do not run.
 set -uo pipefail
-PARALLEL=$1 SEQUENTIAL=$2
+PARALLEL=$1 SEQUENTIAL=$2 STOP=$3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { # runner dir -> seconds taken; output in dir/out, status in dir/status
     mkdir -p "$2"
@@ -25,6 +26,13 @@ for mode in parallel sequential; do
     ! grep -q "error: failed: .*:slow_ok" "$d/out" || fail "$mode: slow_ok named as failed"
     [ -f "$d/slow_ok.end" ] && [ -f "$d/slow_fail.end" ] || fail "$mode: not every target ran to its end"
 done
+# stop_at_failure: slow_fail first, slow_ok named as not run and never started.
+run "$STOP" "$TEST_TMPDIR/stop" >/dev/null
+d=$TEST_TMPDIR/stop
+[ "$(cat "$d/status")" != 0 ] || fail "stop: exit status 0 although slow_fail exited 3"
+[ ! -f "$d/slow_ok.start" ] || fail "stop: slow_ok ran after slow_fail failed"
+grep -q "== .*:slow_ok: not run, .*:slow_fail failed" "$d/out" || fail "stop: slow_ok not named as skipped: $(cat "$d/out")"
+grep -q "error: failed: .*:slow_fail" "$d/out" || fail "stop: the failure does not name slow_fail: $(cat "$d/out")"
 grep -q '^\[.*:slow_ok\] hello from slow_ok$' "$TEST_TMPDIR/parallel/out" || fail "parallel output lines are not prefixed with their target"
 python3 - "$TEST_TMPDIR/parallel" "$p" "$s" <<'PY' || exit 1
 import sys
