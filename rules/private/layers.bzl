@@ -434,7 +434,8 @@ def _py_image_layers_impl(ctx):
             shared.label,
             ", ".join(sorted({"@@" + repo_of(f): True for f in missing}.keys())),
             binary.label,
-            ", ".join([f.short_path for f in missing[:5]]),
+            # `@@repository//path`: where the file is, as a label would say it
+            ", ".join(["@@{}//{}".format(repo_of(f), f.short_path.split("/", 2)[2]) for f in missing[:5]]),
             " and {} more".format(len(missing) - 5) if len(missing) > 5 else "",
             shared.label,
         ))
