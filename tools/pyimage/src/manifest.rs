@@ -329,7 +329,7 @@ fn parse_attributes(
                 .ok()
                 .filter(|id| *id <= MAX_ID && !value.starts_with('+'))
                 .ok_or_else(|| {
-                    format!("{kind} entry for {dest} has {what}={value:?}; give a number from 0 to {MAX_ID}")
+                    format!("{kind} entry for {dest} has {what}={value:?}; give a number from 0 to {MAX_ID} (a name goes in uname= or gname=, which rules_pkg's pkg_attributes calls user and group)")
                 })
         };
         match key {
