@@ -337,7 +337,7 @@ def _plan(ctx, files_by_repo, python_repos):
     return struct(order = order, contents = contents, distributions = distributions)
 
 def _large_packages(ctx, plan, external_dir):
-    """What layer-splitter warns about in the shared `deps` layer: each repository's directory, with the `groups` entry that gives it a layer."""
+    """What layer-splitter warns about in the shared `deps` layer: each repository's directory and its `groups` entry."""
     repos = plan.contents["deps"].repos if "deps" in plan.contents else []
     if ctx.attr.large_package_mb <= 0 or len(repos) < 2:
         return None
@@ -345,7 +345,7 @@ def _large_packages(ctx, plan, external_dir):
     for repo in sorted(repos):
         names = sorted(plan.distributions.get(repo, {}).keys())
         group = names[0] if len(names) == 1 else repo_basename(repo)
-        packages["{}/{}".format(external_dir, repo)] = "every change to any dependency writes and pushes the deps layer again; give it a layer of its own: groups = {{\"{}\": [\"@{}\"]}}".format(group, repo_basename(repo))
+        packages["{}/{}".format(external_dir, repo)] = '"{}": ["@{}"]'.format(group, repo_basename(repo))
     return struct(threshold = ctx.attr.large_package_mb * 1000 * 1000, packages = packages)
 
 def _write_layers(ctx, tools, plan, main_dir, external_dir, app_inputs = []):

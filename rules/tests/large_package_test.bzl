@@ -16,13 +16,13 @@ def _large_package_test_impl(ctx):
         asserts.equals(env, str(ctx.attr.threshold_mb * 1000 * 1000), argv[argv.index("--large-package-bytes") + 1])
     packages = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--package"]
     for distribution in ctx.attr.distributions:
-        found = [p for p in packages if ('groups = {"%s": ["@' % distribution) in p]
+        found = [p for p in packages if ('="%s": ["@' % distribution) in p]
         asserts.equals(env, 1, len(found), "one --package for {} in {}".format(distribution, packages))
         for p in found:
             directory, _, hint = p.partition("=")
             repo = directory.rpartition("/")[2]
             asserts.true(env, directory.startswith("/app/external/"), directory)
-            asserts.true(env, hint.endswith('["@{}"]}}'.format(repo.rpartition("~")[2].rpartition("+")[2])), hint)
+            asserts.equals(env, '"{}": ["@{}"]'.format(distribution, repo.rpartition("~")[2].rpartition("+")[2]), hint)
     return analysistest.end(env)
 
 large_package_test = analysistest.make(

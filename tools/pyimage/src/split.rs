@@ -50,13 +50,13 @@ pub struct SplitConfig {
 }
 
 /// `--large-package-bytes` and `--package`: in-image directories (one per package) that
-/// get a warning, with a hint, when the files the layer keeps of one add up to more than
-/// `threshold` bytes.
+/// get a warning, with the `groups` entry that gives the package a layer of its own, when
+/// the files the layer keeps of one add up to more than `threshold` bytes.
 #[derive(Debug, Clone, Default)]
 pub struct LargePackages {
     /// Bytes; 0 turns the check off.
     pub threshold: u64,
-    /// (in-image directory, hint printed after the sizes).
+    /// (in-image directory, its `groups` entry such as `"torch": ["@pypi_torch"]`).
     pub packages: Vec<(String, String)>,
 }
 
@@ -89,18 +89,27 @@ impl LargePackages {
             }
         }
         found.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(b.2)));
-        found
-            .into_iter()
-            .map(|(bytes, files, dir, hint)| {
+        let mut warnings: Vec<String> = found
+            .iter()
+            .map(|(bytes, files, dir, entry)| {
                 format!(
-                    "layer {layer:?}: /{dir} holds {} in {files} files, {:.0}% of the layer's {} (more than the {} this warning is set to); {hint}",
-                    human(bytes),
-                    100.0 * bytes as f64 / total.max(1) as f64,
+                    "layer {layer:?}: /{dir} holds {} in {files} files, {:.0}% of the layer's {} (more than the {} this warning is set to); every change to any dependency writes and pushes this layer again: give it a layer of its own with groups = {{{entry}}}",
+                    human(*bytes),
+                    100.0 * *bytes as f64 / total.max(1) as f64,
                     human(total),
                     human(self.threshold),
                 )
             })
-            .collect()
+            .collect();
+        if found.len() > 1 {
+            let entries: Vec<&str> = found.iter().map(|f| f.3).collect();
+            warnings.push(format!(
+                "layer {layer:?}: all {} of them at once: groups = {{{}}}",
+                found.len(),
+                entries.join(", ")
+            ));
+        }
+        warnings
     }
 }
 

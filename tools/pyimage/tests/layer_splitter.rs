@@ -850,11 +850,11 @@ fn large_packages_are_named_with_the_hint() {
                 "--large-package-bytes",
                 threshold,
                 "--package",
-                "/app/external/pypi_big=give it a layer: groups = {\"big\": [\"@pypi_big\"]}",
+                "/app/external/pypi_big=\"big\": [\"@pypi_big\"]",
                 "--package",
-                "app/external/pypi_mid=give it a layer: groups = {\"mid\": [\"@pypi_mid\"]}",
+                "app/external/pypi_mid=\"mid\": [\"@pypi_mid\"]",
                 "--package",
-                "/app/external/pypi_small=small",
+                "/app/external/pypi_small=\"small\": [\"@pypi_small\"]",
             ],
         );
         assert_ok(&result);
@@ -863,10 +863,17 @@ fn large_packages_are_named_with_the_hint() {
     let (warnings, report) = run("1000000");
     let lines: Vec<&str> = warnings.lines().filter(|l| l.contains("holds")).collect();
     assert_eq!(lines.len(), 2, "{warnings}");
+    // And one entry for all of them, in the same order.
+    assert!(
+        warnings.lines().any(|l| l.ends_with(
+            "layer \"deps\": all 2 of them at once: groups = {\"big\": [\"@pypi_big\"], \"mid\": [\"@pypi_mid\"]}"
+        )),
+        "{warnings}"
+    );
     // Biggest first; the excluded tests/ do not count (3.0 MB, not 5.0 MB).
     assert!(
         lines[0].contains("\"deps\": /app/external/pypi_big holds 3.0 MB in 1 files, 67% of the layer's 4.5 MB (more than the 1.0 MB")
-            && lines[0].ends_with("groups = {\"big\": [\"@pypi_big\"]}"),
+            && lines[0].ends_with("give it a layer of its own with groups = {\"big\": [\"@pypi_big\"]}"),
         "{warnings}"
     );
     assert!(
@@ -884,5 +891,14 @@ fn large_packages_are_named_with_the_hint() {
         "{warnings}"
     );
     let (warnings, _) = run("4000000");
-    assert!(!warnings.contains("holds"), "{warnings}");
+    assert!(
+        !warnings.contains("holds") && !warnings.contains("at once"),
+        "{warnings}"
+    );
+    // One package over it: no line for "all of them".
+    let (warnings, _) = run("2000000");
+    assert!(
+        warnings.contains("pypi_big holds") && !warnings.contains("at once"),
+        "{warnings}"
+    );
 }

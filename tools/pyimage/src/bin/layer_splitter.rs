@@ -88,9 +88,9 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
     large_package_bytes: u64,
 
-    /// An in-image directory holding one package, and the hint its warning ends with.
-    /// Repeatable.
-    #[arg(long, value_name = "DIR=HINT", value_parser = package)]
+    /// An in-image directory holding one package, and the `groups` entry that would give
+    /// it a layer of its own (such as `"torch": ["@pypi_torch"]`). Repeatable.
+    #[arg(long, value_name = "DIR=ENTRY", value_parser = package)]
     package: Vec<(String, String)>,
 }
 
@@ -100,7 +100,7 @@ fn package(arg: &str) -> Result<(String, String), String> {
             Ok((dir.to_string(), hint.to_string()))
         }
         _ => Err(format!(
-            "expected DIR=HINT with an in-image directory such as /app/external/pypi_torch, got {arg:?}"
+            "expected DIR=ENTRY with an in-image directory such as /app/external/pypi_torch, got {arg:?}"
         )),
     }
 }
