@@ -156,7 +156,16 @@ def py_image(
     if platform:
         layer_kwargs["platform"] = platform
     if extra_layers:
-        _extra_layers(name, extra_layers, internal_tags, compression, compression_level, hardlink_duplicates, mtime, owner)
+        _extra_layers(
+            name,
+            extra_layers,
+            internal_tags,
+            compression = compression,
+            compression_level = compression_level,
+            hardlink_duplicates = hardlink_duplicates,
+            mtime = mtime,
+            **({"owner": owner} if owner else {})
+        )
         layer_kwargs["extra_layers"] = [name + "_extra_layers"]
     py_image_layers(
         name = layers,
@@ -309,16 +318,13 @@ def py_image_index(
             fail("py_image_index {}: `{}` is not an argument here; give each platform's base as `platforms = {{platform: base}}`".format(name, attr))
     tags = tags or []
     if kwargs.get("extra_layers"):
-        # Written once for every platform: the files are the same.
+        # Written once for every platform: the files are the same. What the
+        # caller did not set keeps the rule's defaults (those of py_image).
         _extra_layers(
             name,
             kwargs["extra_layers"],
             tags + ["manual"],
-            kwargs.get("compression", "gzip"),
-            kwargs.get("compression_level", -1),
-            kwargs.get("hardlink_duplicates", True),
-            kwargs.get("mtime", 0),
-            kwargs.get("owner"),
+            **{k: kwargs[k] for k in _EXTRA_LAYER_OPTIONS if kwargs.get(k) != None}
         )
         kwargs["extra_layers"] = [name + "_extra_layers"]
     images = {}
@@ -354,17 +360,16 @@ def py_image_index(
         visibility = visibility,
     )
 
-def _extra_layers(name, layers, tags, compression, compression_level, hardlink_duplicates, mtime, owner):
-    """`<name>_extra_layers`: the layer files of py_image's `extra_layers`, in order."""
+# py_image's arguments that also say how its rules_pkg extra layers are written.
+_EXTRA_LAYER_OPTIONS = ["compression", "compression_level", "hardlink_duplicates", "mtime", "owner"]
+
+def _extra_layers(name, layers, tags, **options):
+    """`<name>_extra_layers`: the layer files of py_image's `extra_layers`, in order; `options` are some of _EXTRA_LAYER_OPTIONS."""
     extra_layers(
         name = name + "_extra_layers",
         layers = layers,
-        compression = compression,
-        compression_level = compression_level,
-        hardlink_duplicates = hardlink_duplicates,
-        mtime = mtime,
         tags = tags,
-        **({"owner": owner} if owner else {})
+        **options
     )
 
 def _push_targets(name, image, registries, registry_defines, push_prefix, version_define, version_status_key, tags, visibility):
