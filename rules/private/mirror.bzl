@@ -1,5 +1,6 @@
 """registry_copy: an image already pushed to one repository, copied to another of the same registry, which mounts its blobs instead of receiving them again."""
 
+load("@bazel_skylib//lib:shell.bzl", "shell")
 load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
 load(":partition.bzl", "rlocation")
 
@@ -21,9 +22,6 @@ def registry_host(repository):
     if sep and ("." in first or ":" in first or first == "localhost"):
         return "index.docker.io" if first == "docker.io" else first
     return "index.docker.io"
-
-def _shell_quote(s):
-    return "'" + s.replace("'", "'\\''") + "'"
 
 def _registry_copy_impl(ctx):
     crane = ctx.toolchains[CRANE_TOOLCHAIN]
@@ -47,9 +45,9 @@ def _registry_copy_impl(ctx):
         'RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
         'crane="$RUNFILES_DIR/{}"'.format(rlocation(crane.crane_info.binary, workspace)),
         'digest=$(cat "$RUNFILES_DIR/{}")'.format(rlocation(digest, workspace)),
-        "source={}".format(_shell_quote(ctx.attr.source)),
-        "repository={}".format(_shell_quote(ctx.attr.repository)),
-        "tags=({})".format(" ".join([_shell_quote(t) for t in ctx.attr.remote_tags])),
+        "source={}".format(shell.quote(ctx.attr.source)),
+        "repository={}".format(shell.quote(ctx.attr.repository)),
+        "tags=({})".format(" ".join([shell.quote(t) for t in ctx.attr.remote_tags])),
     ]
     if ctx.file.remote_tags_file:
         lines += [
