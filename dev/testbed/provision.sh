@@ -98,6 +98,8 @@ PACKAGES=(
     apache2-utils
     # archive readers used as independent checkers
     tar gzip zstd pigz libarchive-tools file patchelf
+    # renders the image report (its DOM and a screenshot are checked), validates the SBOM
+    chromium fonts-dejavu-core python3-spdx-tools
     # runs the arm64 image's interpreter (qemu-aarch64 -L ROOT, no binfmt_misc needed)
     qemu-user
 )

@@ -7,6 +7,7 @@ load(":layers.bzl", "py_image_layers")
 load(":mirror.bzl", "registry_copy", "registry_host")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
+load(":report.bzl", "image_report")
 load(":version.bzl", "repository_from_define", "version_tag")
 
 def py_image(
@@ -53,6 +54,9 @@ def py_image(
     * `<name>_layers`: [py_image_layers](#py_image_layers) (python, groups, deps, app);
     * `<name>`: rules_oci `oci_image` with those layers on `base`;
     * `<name>_load`: rules_oci `oci_load` (`bazel run` loads into docker/podman);
+    * `<name>_report`: `bazel run` prints the layers' sizes, which changed since
+      its last run, and where the HTML report and the SPDX SBOM are (the
+      `report_html` and `sbom` output groups of `<name>_layers`);
     * for each `registries` entry `reg`: `<push_prefix>_<reg>_latest` (tag
       `latest`) and `<push_prefix>_<reg>_tag` (the version tag from
       `--define=VERSION=...` or the workspace status key `STABLE_VERSION`);
@@ -230,6 +234,12 @@ def py_image(
         name = name + "_load",
         image = name,
         repo_tags = repo_tags or [name + ":latest"],
+        tags = tags,
+        visibility = visibility,
+    )
+    image_report(
+        name = name + "_report",
+        layers = layers,
         tags = tags,
         visibility = visibility,
     )

@@ -71,17 +71,20 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none",
             hint) to warn about packages over the threshold, or None.
 
     Returns:
-        struct(name, blob, descriptor, report).
+        struct(name, blob, descriptor, report, contents): `contents` is the JSON
+        `pyimage-meta report` reads (distributions, files, strip savings).
     """
     blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, EXTENSIONS[options.compression]))
     descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
     report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
+    contents = ctx.actions.declare_file("{}/{}.contents.json".format(ctx.label.name, layer))
     args = ctx.actions.args()
     args.add("--manifest", manifest)
     args.add("--name", layer)
     args.add("--output", blob)
     args.add("--descriptor", descriptor)
     args.add("--report", report)
+    args.add("--contents", contents)
     args.add("--compression", options.compression)
     if options.level >= 0:
         args.add("--level", str(options.level))
@@ -105,9 +108,9 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none",
         executable = tools.layer_splitter,
         arguments = [args],
         inputs = depset([manifest], transitive = [inputs]),
-        outputs = [blob, descriptor, report],
+        outputs = [blob, descriptor, report, contents],
         mnemonic = "PyImageLayer",
         progress_message = "Layering %{label} (" + layer + ")",
         toolchain = TOOLS_TOOLCHAIN,
     )
-    return struct(name = layer, blob = blob, descriptor = descriptor, report = report)
+    return struct(name = layer, blob = blob, descriptor = descriptor, report = report, contents = contents)

@@ -10,7 +10,8 @@ load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 PyImageLayersInfo = provider(
     doc = "The layers of a py_image_layers target and where the binary lands in the image.",
     fields = {
-        "layers": "list of struct(name, blob, descriptor, report) in image order",
+        "layers": "list of struct(name, blob, descriptor, report, contents) in image order",
+        "report": "struct(html, summary, digests, sbom): the image report's files (see the `report_html` and `sbom` output groups)",
         "entrypoint": "File: the command that runs the binary in the image, one element per line (rules_oci 2.x's format)",
         "launcher": "string: the binary's path in the image",
         "runfiles_dir": "string: the binary's runfiles directory in the image",
@@ -20,7 +21,7 @@ PyImageLayersInfo = provider(
 PyImageSharedLayersInfo = provider(
     doc = "Layers of external repositories that images share: see py_shared_layers.",
     fields = {
-        "layers": "list of struct(name, blob, descriptor, report) in image order",
+        "layers": "list of struct(name, blob, descriptor, report, contents) in image order",
         "repos": "dict: canonical name of each repository the layers hold -> its layer's name",
         "files": "depset of every File the layers hold",
         "external_dir": "string: the directory of the repositories in the image (`<root>/external`)",
@@ -78,7 +79,12 @@ oci_image(
 ```
 
 Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
-`report` (a size report), `entrypoint` (the command file for `oci_image`).
+`report` (a size report), `report_html` (the image report: one self-contained
+HTML page with the layers, each layer's Python distributions and biggest files,
+what stripping removed and the files that are in more than one layer), `sbom`
+(an SPDX 2.3 JSON of the interpreter, every distribution with its version,
+licence and layer, and the base by digest), `entrypoint` (the command file for
+`oci_image`). A file in more than one layer is warned about on every build.
 """
 
 _PICK_ENTRYPOINT = """
@@ -176,7 +182,7 @@ _ATTRS = dict(_PARTITION_ATTRS, **{
         allow_single_file = True,
     ),
     "extra_layers": attr.label_list(
-        doc = "The image's other layers between the base and these (py_image passes its `extra_layers`): only counted, with the base's and these, against the 127-layer limit of Docker and containerd.",
+        doc = "The image's other layers between the base and these (py_image passes its `extra_layers`): counted, with the base's and these, against the 127-layer limit of Docker and containerd, and listed in the image report.",
         allow_files = True,
     ),
     "binary": attr.label(
@@ -385,6 +391,60 @@ def _summary(ctx, layers):
     )
     return report
 
+def _python_version(runtime):
+    """`X.Y[.Z]` of a py_runtime, from its version info or its `lib/pythonX.Y` directory."""
+    info = getattr(runtime, "interpreter_version_info", None)
+    if info and getattr(info, "major", None) != None and getattr(info, "minor", None) != None:
+        micro = getattr(info, "micro", None)
+        return "{}.{}".format(info.major, info.minor) + (".{}".format(micro) if micro != None else "")
+    for f in runtime.files.to_list():
+        _, found, rest = f.short_path.partition("/lib/python3.")
+        minor = rest.partition("/")[0]
+        if found and minor.isdigit():
+            return "3." + minor
+    return None
+
+def _image_report(ctx, tools, layers, extra_tars, base_check):
+    """The image report (HTML, summary, digests) and SBOM: one action over every layer's contents.
+
+    It is also a validation action, so its warning about files in more than one
+    layer shows on every build.
+    """
+    outs = struct(
+        html = ctx.actions.declare_file(ctx.label.name + ".report.html"),
+        summary = ctx.actions.declare_file(ctx.label.name + ".summary.txt"),
+        digests = ctx.actions.declare_file(ctx.label.name + ".digests.txt"),
+        sbom = ctx.actions.declare_file(ctx.label.name + ".spdx.json"),
+    )
+    args = ctx.actions.args()
+    args.add("report")
+
+    # The image's label: py_image names its layers target `<image>_layers`.
+    args.add("--label", str(ctx.label).removeprefix("@@").removesuffix("_layers"))
+    args.add_all(base_check, before_each = "--base-check")
+    args.add_all(extra_tars, before_each = "--tar")
+    args.add_all([layer.contents for layer in layers], before_each = "--contents")
+    py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
+    runtime = getattr(py_toolchain, "py3_runtime", None) if py_toolchain else None
+    if runtime and runtime.interpreter:
+        version = _python_version(runtime)
+        if version:
+            args.add("--python-version", version)
+            args.add("--python-source", repo_of(runtime.interpreter))
+    args.add("--mtime", str(ctx.attr.mtime))
+    for flag in ["html", "summary", "digests", "sbom"]:
+        args.add("--" + flag, getattr(outs, flag))
+    ctx.actions.run(
+        executable = tools.meta,
+        arguments = [args],
+        inputs = [layer.contents for layer in layers] + extra_tars + base_check,
+        outputs = [outs.html, outs.summary, outs.digests, outs.sbom],
+        mnemonic = "PyImageReport",
+        progress_message = "Writing the image report of %{label}",
+        toolchain = TOOLS_TOOLCHAIN,
+    )
+    return outs
+
 def _python_repos(ctx):
     """(repositories of the Python runtime, its interpreter File or None)."""
     py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
@@ -493,16 +553,21 @@ def _py_image_layers_impl(ctx):
         ))
     entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
     report = _summary(ctx, layers)
+    base_check = check_base(ctx, tools, ctx.file.base, above) if ctx.file.base else []
+    image_report = _image_report(ctx, tools, layers, ctx.files.extra_layers, base_check)
     return [
         DefaultInfo(files = depset([layer.blob for layer in layers])),
         OutputGroupInfo(
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
             report = depset([report]),
-            _validation = depset(check_base(ctx, tools, ctx.file.base, above) if ctx.file.base else []),
+            report_html = depset([image_report.html]),
+            sbom = depset([image_report.sbom]),
+            _validation = depset(base_check + [image_report.summary]),
         ),
         PyImageLayersInfo(
             layers = layers,
+            report = image_report,
             entrypoint = entrypoint_file,
             launcher = launcher,
             runfiles_dir = runfiles_dir,

@@ -17,10 +17,13 @@
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON; [`media_type`]: the
 //!   OCI media types.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
+//! - [`contents`]: what a layer holds (distributions, files), for the image report.
 //! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
 //!   [`sparse`]: uncompressed blobs keep holes where pages are zero.
 //! - [`oci_layout`]: a base image's platform, from its OCI layout; [`status`]: the version
 //!   tag from Bazel's workspace status file (both for `pyimage-meta`).
+//! - [`report`], [`sbom`]: the image report (HTML, summary, files in two layers) and the
+//!   SPDX SBOM, from [`contents`] files and [`tar_list`] member lists (for `pyimage-meta`).
 //! - [`fuzzing`]: the fuzz harnesses (manifest, parameter file, tree walk).
 //! - [`signals`]: interrupted runs remove their temporary files.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
@@ -30,6 +33,7 @@
 pub mod atomic;
 pub mod cli;
 pub mod compress;
+pub mod contents;
 pub mod dedup;
 pub mod deflate_scan;
 pub mod descriptor;
@@ -44,12 +48,15 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod paramfile;
 pub mod path;
+pub mod report;
+pub mod sbom;
 pub mod signals;
 pub mod sparse;
 pub mod split;
 pub mod status;
 pub mod strip;
 pub mod tar;
+pub mod tar_list;
 pub mod tree_strip;
 
 pub use cli::StripArgs;

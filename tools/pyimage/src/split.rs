@@ -7,10 +7,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use crate::atomic::{check_output_paths, OutputSet, ResolvedOutput, TempOutput};
+use crate::contents::render_contents;
 use crate::error::{Error, Result};
 use crate::inputs::{collect_inputs, Entry, EntryKind, InputOptions};
 use crate::layer::{write_layer, LayerOptions, LayerTarget, WrittenLayer};
 use crate::manifest::{read_manifest, ManifestEntry, ManifestLine};
+use crate::report::human_bytes;
 use crate::strip::{StripProfile, StripRules, StripStats};
 
 /// The layer name used when none is given.
@@ -29,6 +31,8 @@ pub struct SplitConfig {
     pub descriptor: PathBuf,
     /// Where to write the text report.
     pub report: Option<PathBuf>,
+    /// Where to write the contents JSON (see [`crate::contents`]).
+    pub contents: Option<PathBuf>,
     /// Compression, owner, mtime, debug stripping.
     pub layer: LayerOptions,
     /// Built-in strip rules.
@@ -94,10 +98,10 @@ impl LargePackages {
             .map(|(bytes, files, dir, entry)| {
                 format!(
                     "layer {layer:?}: /{dir} holds {} in {files} files, {:.0}% of the layer's {} (more than the {} this warning is set to); every change to any dependency writes and pushes this layer again: give it a layer of its own with groups = {{{entry}}}",
-                    human(*bytes),
+                    human_bytes(*bytes),
                     100.0 * *bytes as f64 / total.max(1) as f64,
-                    human(total),
-                    human(self.threshold),
+                    human_bytes(total),
+                    human_bytes(self.threshold),
                 )
             })
             .collect();
@@ -110,15 +114,6 @@ impl LargePackages {
             ));
         }
         warnings
-    }
-}
-
-/// Bytes as MB or GB with one decimal (powers of 1000, as registries show sizes).
-fn human(bytes: u64) -> String {
-    if bytes >= 1_000_000_000 {
-        format!("{:.1} GB", bytes as f64 / 1e9)
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1e6)
     }
 }
 
@@ -180,19 +175,30 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
     warnings.extend(large);
     warnings.extend(written.debug_strip.warnings());
     let report_output = match &config.report {
+        Some(path) => Some(write_text(path, "report", &report)?),
+        None => None,
+    };
+    let contents_output = match &config.contents {
         Some(path) => {
-            let (output, mut file) = TempOutput::create(path)?;
-            file.write_all(report.as_bytes())
-                .map_err(|e| Error::io(format!("writing report {}", path.display()), e))?;
-            Some(output)
+            let json = render_contents(&written, &stats, &inputs.entries, &kept)?;
+            Some(write_text(path, "contents", &json)?)
         }
         None => None,
     };
-    // Every output of the run (blob, descriptor, report) appears, or none does.
+    // Every output of the run (blob, descriptor, report, contents) appears, or none does.
     let mut outputs = OutputSet::from(written.into_outputs());
     outputs.extend(report_output);
+    outputs.extend(contents_output);
     outputs.commit()?;
     Ok(SplitOutcome { report, warnings })
+}
+
+/// Stages `text` for `path`, committed with the run's other outputs.
+fn write_text(path: &std::path::Path, what: &str, text: &str) -> Result<TempOutput> {
+    let (output, mut file) = TempOutput::create(path)?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {what} {}", path.display()), e))?;
+    Ok(output)
 }
 
 /// Refuses a layer name the report cannot hold, and resolves every output of the run
@@ -212,6 +218,9 @@ fn check_outputs(config: &SplitConfig) -> Result<Vec<ResolvedOutput>> {
     ];
     if let Some(report) = &config.report {
         outputs.push(("--report".to_string(), report.clone()));
+    }
+    if let Some(contents) = &config.contents {
+        outputs.push(("--contents".to_string(), contents.clone()));
     }
     let mut inputs = vec![("manifest".to_string(), config.manifest.clone())];
     for param_file in &config.param_files {

@@ -83,6 +83,12 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
 
+    /// Write what the layer holds as JSON to PATH: its descriptor, per strip rule
+    /// savings, the Python distributions (name, version, licence from `.dist-info`) and
+    /// every regular file with its size; read by `pyimage-meta report`.
+    #[arg(long, value_name = "PATH")]
+    contents: Option<PathBuf>,
+
     /// Warn (on stderr and in the report) about each --package directory whose files in
     /// the layer add up to more than BYTES; 0 turns the warning off.
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
@@ -135,6 +141,7 @@ fn run() -> anyhow::Result<()> {
         output: args.output,
         descriptor: args.descriptor,
         report: args.report,
+        contents: args.contents,
         layer: LayerOptions {
             compress: CompressOptions {
                 compression: args.compression,

@@ -5,14 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use pyimage::atomic::{OutputSet, TempOutput};
 use pyimage::oci_layout::{
     check_base, check_layer_count, write_base_check, write_empty_base, write_layout_digest,
     Platform,
 };
+use pyimage::report::ImageReport;
+use pyimage::sbom::{spdx, Interpreter};
 use pyimage::status::{write_defined_version_tag, write_version_tag};
+use std::io::Write as _;
 
 /// Read and write what the image rules need besides layers: a base image's platform, an
-/// empty base image, the version tag.
+/// empty base image, the version tag, the image report and SBOM.
 ///
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
@@ -89,6 +93,56 @@ enum Command {
         out: PathBuf,
     },
 
+    /// Write the image report: a self-contained HTML page, a text summary, the layers'
+    /// digests and an SPDX 2.3 SBOM, from the layers' contents files (layer-splitter
+    /// --contents) and the member lists of layer tars given as they are. Warns about
+    /// files that are in more than one layer.
+    Report {
+        /// The image target, for the page and messages.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+
+        /// The base image check (`PLATFORM DIGEST`, as check-base writes it).
+        #[arg(long, value_name = "FILE")]
+        base_check: Option<PathBuf>,
+
+        /// A layer tar given as it is (the image's lowest layers, in order). Repeatable.
+        #[arg(long, value_name = "FILE")]
+        tar: Vec<PathBuf>,
+
+        /// A layer's contents file, in image order after the tars. Repeatable.
+        #[arg(long, value_name = "FILE")]
+        contents: Vec<PathBuf>,
+
+        /// The version of the interpreter the image carries, for the SBOM.
+        #[arg(long, value_name = "X.Y[.Z]", requires = "python_source")]
+        python_version: Option<String>,
+
+        /// Where that interpreter comes from (its Bazel repository).
+        #[arg(long, value_name = "REPOSITORY")]
+        python_source: Option<String>,
+
+        /// The layers' modification time, the SBOM's creation time (seconds since the epoch).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        mtime: u64,
+
+        /// Where the HTML page goes.
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+
+        /// Where the text summary goes.
+        #[arg(long, value_name = "FILE")]
+        summary: PathBuf,
+
+        /// Where `NAME DIGEST` per layer goes.
+        #[arg(long, value_name = "FILE")]
+        digests: PathBuf,
+
+        /// Where the SPDX 2.3 JSON goes.
+        #[arg(long, value_name = "FILE")]
+        sbom: PathBuf,
+    },
+
     /// Write the version tag file: TEXT, then the version and a newline if there is one.
     /// The version is an OCI tag from `--define` or from Bazel's workspace status file.
     #[command(group = clap::ArgGroup::new("source").required(true).args(["define", "status"]))]
@@ -137,6 +191,49 @@ fn run() -> anyhow::Result<()> {
             let base = check_base(&layout, &want, &label)?;
             check_layer_count(&base, layers_above, &label)?;
             write_base_check(&out, &base)?;
+        }
+        Command::Report {
+            label,
+            base_check,
+            tar,
+            contents,
+            python_version,
+            python_source,
+            mtime,
+            html,
+            summary,
+            digests,
+            sbom,
+        } => {
+            let tars: Vec<&std::path::Path> = tar.iter().map(PathBuf::as_path).collect();
+            let contents: Vec<&std::path::Path> = contents.iter().map(PathBuf::as_path).collect();
+            let report = ImageReport::read(&label, base_check.as_deref(), &tars, &contents)?;
+            let interpreter = python_version.map(|version| Interpreter {
+                version,
+                source: python_source.unwrap_or_default(),
+            });
+            let sbom_json = spdx(
+                &report,
+                interpreter.as_ref(),
+                mtime,
+                env!("CARGO_PKG_VERSION"),
+            );
+            let mut outputs = OutputSet::default();
+            for (path, text) in [
+                (&html, report.html()),
+                (&summary, report.summary()),
+                (&digests, report.digests()),
+                (&sbom, sbom_json),
+            ] {
+                let (output, mut file) = TempOutput::create(path)?;
+                file.write_all(text.as_bytes())
+                    .map_err(|e| pyimage::Error::io(format!("writing {}", path.display()), e))?;
+                outputs.extend(Some(output));
+            }
+            outputs.commit()?;
+            if let Some(warning) = report.duplicate_warning() {
+                eprintln!("pyimage-meta: warning: {warning}");
+            }
         }
         Command::LayoutDigest { layout, out } => write_layout_digest(&layout, &out)?,
         Command::EmptyBase {

@@ -1,0 +1,261 @@
+//! An SPDX 2.3 SBOM of the image's Python world, from the build graph: the image, its
+//! base by digest, each layer by digest, the interpreter and every Python distribution
+//! with its version, declared licence, package URL and the layer it lives in.
+//!
+//! The bytes depend only on the inputs: the creation time is the layers' `--mtime`, the
+//! document namespace is derived from the layers' digests.
+
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::hex;
+use crate::report::ImageReport;
+
+/// The interpreter, when the image carries its own.
+#[derive(Debug, Clone, Default)]
+pub struct Interpreter {
+    /// `MAJOR.MINOR[.PATCH]`.
+    pub version: String,
+    /// Where it comes from (the Bazel repository of the runtime).
+    pub source: String,
+}
+
+/// `[A-Za-z0-9.-]` only, as SPDX identifiers require.
+fn spdx_id(parts: &[&str]) -> String {
+    let raw = parts.join("-");
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// A PyPI package URL: the name normalised as PEP 503 says (lower case, runs of `-_.`
+/// as one `-`), the version percent-encoded where purl needs it.
+pub fn pypi_purl(name: &str, version: &str) -> String {
+    let mut normal = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !normal.ends_with('-') {
+                normal.push('-');
+            }
+        } else {
+            normal.extend(c.to_lowercase());
+        }
+    }
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    format!("pkg:pypi/{}@{}", encode(&normal), encode(version))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch.
+pub fn utc_timestamp(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rem = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+fn package(id: &str, name: &str, version: &str) -> serde_json::Map<String, Value> {
+    let mut p = serde_json::Map::new();
+    p.insert("SPDXID".into(), json!(id));
+    p.insert("name".into(), json!(name));
+    if !version.is_empty() {
+        p.insert("versionInfo".into(), json!(version));
+    }
+    p.insert("downloadLocation".into(), json!("NOASSERTION"));
+    p.insert("filesAnalyzed".into(), json!(false));
+    p.insert("licenseConcluded".into(), json!("NOASSERTION"));
+    p.insert("licenseDeclared".into(), json!("NOASSERTION"));
+    p.insert("copyrightText".into(), json!("NOASSERTION"));
+    p
+}
+
+fn sha256_checksum(digest: &str) -> Value {
+    json!([{"algorithm": "SHA256", "checksumValue": digest.trim_start_matches("sha256:")}])
+}
+
+/// The SPDX 2.3 JSON document.
+pub fn spdx(
+    report: &ImageReport,
+    interpreter: Option<&Interpreter>,
+    mtime: u64,
+    tool_version: &str,
+) -> String {
+    let mut packages = Vec::new();
+    let mut relationships = Vec::new();
+    let mut relate = |a: &str, kind: &str, b: &str| {
+        relationships
+            .push(json!({"spdxElementId": a, "relationshipType": kind, "relatedSpdxElement": b}));
+    };
+    let image_id = "SPDXRef-Image";
+    relate("SPDXRef-DOCUMENT", "DESCRIBES", image_id);
+    let mut image = package(image_id, &report.label, "");
+    image.insert("primaryPackagePurpose".into(), json!("CONTAINER"));
+    image.insert(
+        "comment".into(),
+        json!("The layers rules_pyimage adds to the base image, in image order."),
+    );
+    packages.push(Value::Object(image));
+
+    if let Some((platform, digest)) = &report.base {
+        let mut base = package("SPDXRef-Base", "base image", digest);
+        base.insert("checksums".into(), sha256_checksum(digest));
+        base.insert("primaryPackagePurpose".into(), json!("CONTAINER"));
+        base.insert(
+            "comment".into(),
+            json!(format!("The base image's manifest for {platform}.")),
+        );
+        packages.push(Value::Object(base));
+        relate(image_id, "DESCENDANT_OF", "SPDXRef-Base");
+    }
+
+    let mut namespace = Sha256::new();
+    namespace.update(report.label.as_bytes());
+    for (i, layer) in report.layers.iter().enumerate() {
+        let c = &layer.contents;
+        let index = (i + 1).to_string();
+        let layer_id = spdx_id(&["SPDXRef-Layer", &index, &c.name]);
+        let mut p = package(&layer_id, &format!("layer {}", c.name), "");
+        if layer.described {
+            p.insert("checksums".into(), sha256_checksum(&c.digest));
+            p.insert(
+                "comment".into(),
+                json!(format!(
+                    "Layer {index} above the base: blob {}, diff ID {}.",
+                    c.digest, c.diff_id
+                )),
+            );
+            namespace.update(c.digest.as_bytes());
+        } else {
+            p.insert(
+                "comment".into(),
+                json!(format!("Layer {index} above the base, given as a tar.")),
+            );
+            namespace.update(c.name.as_bytes());
+        }
+        p.insert("primaryPackagePurpose".into(), json!("ARCHIVE"));
+        packages.push(Value::Object(p));
+        relate(image_id, "CONTAINS", &layer_id);
+
+        if c.name == "python" {
+            if let Some(interp) = interpreter {
+                let id = "SPDXRef-Python";
+                let mut p = package(id, "CPython", &interp.version);
+                p.insert("licenseDeclared".into(), json!("Python-2.0"));
+                p.insert("primaryPackagePurpose".into(), json!("APPLICATION"));
+                p.insert(
+                    "sourceInfo".into(),
+                    json!(format!(
+                        "the Python runtime of Bazel repository {}",
+                        interp.source
+                    )),
+                );
+                packages.push(Value::Object(p));
+                relate(&layer_id, "CONTAINS", id);
+            }
+        }
+        for (j, d) in c.distributions.iter().enumerate() {
+            let id = spdx_id(&["SPDXRef-Dist", &index, &(j + 1).to_string(), &d.name]);
+            let mut p = package(&id, &d.name, &d.version);
+            if !d.license_expression.is_empty() {
+                p.insert("licenseDeclared".into(), json!(d.license_expression));
+            } else if !d.license_text.is_empty() {
+                p.insert(
+                    "licenseComments".into(),
+                    json!(format!("METADATA says: {}", d.license_text)),
+                );
+            }
+            if !d.summary.is_empty() {
+                p.insert("summary".into(), json!(d.summary));
+            }
+            if !d.record_sha256.is_empty() {
+                p.insert("checksums".into(), sha256_checksum(&d.record_sha256));
+            }
+            p.insert(
+                "comment".into(),
+                json!(format!(
+                    "Installed at /{} in layer {}; {} files, {} bytes in the image. The checksum is of its RECORD, which lists the SHA-256 of every file it installed.",
+                    d.dist_info, c.name, d.files, d.bytes
+                )),
+            );
+            p.insert(
+                "externalRefs".into(),
+                json!([{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": pypi_purl(&d.name, &d.version)}]),
+            );
+            p.insert("primaryPackagePurpose".into(), json!("LIBRARY"));
+            packages.push(Value::Object(p));
+            relate(&layer_id, "CONTAINS", &id);
+        }
+    }
+    let document = json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": format!("{} Python SBOM", report.label),
+        "documentNamespace": format!("https://spdx.org/spdxdocs/rules_pyimage/{}", hex(&namespace.finalize())),
+        "creationInfo": {
+            "created": utc_timestamp(mtime),
+            "creators": [format!("Tool: rules_pyimage-{tool_version}")],
+        },
+        "packages": packages,
+        "relationships": relationships,
+    });
+    serde_json::to_string_pretty(&document).expect("a JSON value serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_798_761_599), "2026-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn purls() {
+        assert_eq!(pypi_purl("Flask", "3.1.2"), "pkg:pypi/flask@3.1.2");
+        assert_eq!(
+            pypi_purl("typing_extensions", "4.16.0"),
+            "pkg:pypi/typing-extensions@4.16.0"
+        );
+        assert_eq!(
+            pypi_purl("zope.interface", "7.0+local"),
+            "pkg:pypi/zope-interface@7.0%2Blocal"
+        );
+        assert_eq!(
+            spdx_id(&["SPDXRef-Dist", "2", "zope.interface_x"]),
+            "SPDXRef-Dist-2-zope.interface-x"
+        );
+    }
+}
