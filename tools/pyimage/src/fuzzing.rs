@@ -233,3 +233,32 @@ pub fn tree_walk(data: &[u8], scratch: &Path) {
         Err(e) => assert!(!e.to_string().is_empty()),
     }
 }
+
+/// The layer tar lister: any bytes give `Ok` or `Err`, never a panic; every listed path is
+/// normalised (no empty, `.` or leading-`/` component) and only regular files have a size.
+pub fn tar_list(data: &[u8]) {
+    let Ok(members) = crate::tar_list::list_tar(data) else {
+        return;
+    };
+    for member in members {
+        assert!(!member.path.starts_with('/') && !member.path.ends_with('/'));
+        assert!(member
+            .path
+            .split('/')
+            .all(|c| c != "." && (!c.is_empty() || member.path.is_empty())));
+        if member.kind != crate::tar_list::MemberKind::File {
+            assert_eq!(member.size, 0);
+        }
+    }
+}
+
+/// The contents file reader: any bytes give `Ok` or `Err`, never a panic, and a file's
+/// distribution index is always in range.
+pub fn contents(data: &[u8], scratch: &Path) {
+    fs::write(scratch, data).expect("scratch file");
+    if let Ok(contents) = crate::contents::read_contents(scratch) {
+        for (_, _, dist) in &contents.files {
+            assert!(dist.is_none_or(|d| d < contents.distributions.len()));
+        }
+    }
+}

@@ -24,7 +24,8 @@
 //!   tag from Bazel's workspace status file (both for `pyimage-meta`).
 //! - [`report`], [`sbom`]: the image report (HTML, summary, files in two layers) and the
 //!   SPDX SBOM, from [`contents`] files and [`tar_list`] member lists (for `pyimage-meta`).
-//! - [`fuzzing`]: the fuzz harnesses (manifest, parameter file, tree walk).
+//! - [`fuzzing`]: the fuzz harnesses (manifest, parameter file, tree walk, tar listing,
+//!   contents files).
 //! - [`signals`]: interrupted runs remove their temporary files.
 //! - [`paramfile`]: `@paramfile` expansion; [`cli`]: strip options two binaries share.
 
