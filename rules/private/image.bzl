@@ -7,7 +7,7 @@ load(":layers.bzl", "py_image_layers")
 load(":mirror.bzl", "registry_copy", "registry_host")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
-load(":report.bzl", "image_report")
+load(":report.bzl", "image_report", "image_tars")
 load(":version.bzl", "repository_from_define", "version_tag")
 
 def py_image(
@@ -56,7 +56,9 @@ def py_image(
     * `<name>_load`: rules_oci `oci_load` (`bazel run` loads into docker/podman);
     * `<name>_report`: `bazel run` prints the layers' sizes, which changed since
       its last run, and where the HTML report and the SPDX SBOM are (the
-      `report_html` and `sbom` output groups of `<name>_layers`);
+      `report_html` and `sbom` output groups of `<name>_tars`, the layers
+      `oci_image` gets, which also warns on every build about a file that is
+      in more than one layer);
     * for each `registries` entry `reg`: `<push_prefix>_<reg>_latest` (tag
       `latest`) and `<push_prefix>_<reg>_tag` (the version tag from
       `--define=VERSION=...` or the workspace status key `STABLE_VERSION`);
@@ -211,13 +213,17 @@ def py_image(
             tags = internal_tags,
             **({"platform": platform} if platform else {})
         )
-    tars = [layers]
-    if extra_layers:
-        tars = [name + "_extra_layers"] + tars
+    image_tars(
+        name = name + "_tars",
+        layers = layers,
+        extra_layers = [name + "_extra_layers"] if extra_layers else [],
+        tags = internal_tags,
+        visibility = visibility,
+    )
     oci_image(
         name = name,
         base = base,
-        tars = tars,
+        tars = [name + "_tars"],
         entrypoint = entrypoint,
         cmd = cmd,
         env = env,
@@ -239,7 +245,7 @@ def py_image(
     )
     image_report(
         name = name + "_report",
-        layers = layers,
+        tars = name + "_tars",
         tags = tags,
         visibility = visibility,
     )

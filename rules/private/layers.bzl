@@ -11,7 +11,9 @@ PyImageLayersInfo = provider(
     doc = "The layers of a py_image_layers target and where the binary lands in the image.",
     fields = {
         "layers": "list of struct(name, blob, descriptor, report, contents) in image order",
-        "report": "struct(html, summary, digests, sbom): the image report's files (see the `report_html` and `sbom` output groups)",
+        "base_check": "list of the base check's File (`PLATFORM DIGEST`), empty without a base",
+        "interpreter": "struct(version, source repository) of the in-build interpreter, or None",
+        "mtime": "int: the layers' modification time",
         "entrypoint": "File: the command that runs the binary in the image, one element per line (rules_oci 2.x's format)",
         "launcher": "string: the binary's path in the image",
         "runfiles_dir": "string: the binary's runfiles directory in the image",
@@ -79,12 +81,9 @@ oci_image(
 ```
 
 Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
-`report` (a size report), `report_html` (the image report: one self-contained
-HTML page with the layers, each layer's Python distributions and biggest files,
-what stripping removed and the files that are in more than one layer), `sbom`
-(an SPDX 2.3 JSON of the interpreter, every distribution with its version,
-licence and layer, and the base by digest), `entrypoint` (the command file for
-`oci_image`). A file in more than one layer is warned about on every build.
+`report` (a size report), `entrypoint` (the command file for `oci_image`).
+py_image adds the image report and SBOM over these and its extra layers
+(`<name>_tars`).
 """
 
 _PICK_ENTRYPOINT = """
@@ -182,7 +181,7 @@ _ATTRS = dict(_PARTITION_ATTRS, **{
         allow_single_file = True,
     ),
     "extra_layers": attr.label_list(
-        doc = "The image's other layers between the base and these (py_image passes its `extra_layers`): counted, with the base's and these, against the 127-layer limit of Docker and containerd, and listed in the image report.",
+        doc = "The image's other layers between the base and these (py_image passes its `extra_layers`): only counted, with the base's and these, against the 127-layer limit of Docker and containerd.",
         allow_files = True,
     ),
     "binary": attr.label(
@@ -404,46 +403,14 @@ def _python_version(runtime):
             return "3." + minor
     return None
 
-def _image_report(ctx, tools, layers, extra_tars, base_check):
-    """The image report (HTML, summary, digests) and SBOM: one action over every layer's contents.
-
-    It is also a validation action, so its warning about files in more than one
-    layer shows on every build.
-    """
-    outs = struct(
-        html = ctx.actions.declare_file(ctx.label.name + ".report.html"),
-        summary = ctx.actions.declare_file(ctx.label.name + ".summary.txt"),
-        digests = ctx.actions.declare_file(ctx.label.name + ".digests.txt"),
-        sbom = ctx.actions.declare_file(ctx.label.name + ".spdx.json"),
-    )
-    args = ctx.actions.args()
-    args.add("report")
-
-    # The image's label: py_image names its layers target `<image>_layers`.
-    args.add("--label", str(ctx.label).removeprefix("@@").removesuffix("_layers"))
-    args.add_all(base_check, before_each = "--base-check")
-    args.add_all(extra_tars, before_each = "--tar")
-    args.add_all([layer.contents for layer in layers], before_each = "--contents")
+def _interpreter(ctx):
+    """struct(version, source) of the in-build interpreter, for the SBOM; None without one."""
     py_toolchain = ctx.toolchains[_PY_TOOLCHAIN]
     runtime = getattr(py_toolchain, "py3_runtime", None) if py_toolchain else None
-    if runtime and runtime.interpreter:
-        version = _python_version(runtime)
-        if version:
-            args.add("--python-version", version)
-            args.add("--python-source", repo_of(runtime.interpreter))
-    args.add("--mtime", str(ctx.attr.mtime))
-    for flag in ["html", "summary", "digests", "sbom"]:
-        args.add("--" + flag, getattr(outs, flag))
-    ctx.actions.run(
-        executable = tools.meta,
-        arguments = [args],
-        inputs = [layer.contents for layer in layers] + extra_tars + base_check,
-        outputs = [outs.html, outs.summary, outs.digests, outs.sbom],
-        mnemonic = "PyImageReport",
-        progress_message = "Writing the image report of %{label}",
-        toolchain = TOOLS_TOOLCHAIN,
-    )
-    return outs
+    if not runtime or not runtime.interpreter:
+        return None
+    version = _python_version(runtime)
+    return struct(version = version, source = repo_of(runtime.interpreter)) if version else None
 
 def _python_repos(ctx):
     """(repositories of the Python runtime, its interpreter File or None)."""
@@ -554,20 +521,19 @@ def _py_image_layers_impl(ctx):
     entrypoint_file = _entrypoint(ctx, executable, launcher, runfiles_dir + "/" + rlocation(interpreter, workspace_name) if interpreter else None)
     report = _summary(ctx, layers)
     base_check = check_base(ctx, tools, ctx.file.base, above) if ctx.file.base else []
-    image_report = _image_report(ctx, tools, layers, ctx.files.extra_layers, base_check)
     return [
         DefaultInfo(files = depset([layer.blob for layer in layers])),
         OutputGroupInfo(
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
             report = depset([report]),
-            report_html = depset([image_report.html]),
-            sbom = depset([image_report.sbom]),
-            _validation = depset(base_check + [image_report.summary]),
+            _validation = depset(base_check),
         ),
         PyImageLayersInfo(
             layers = layers,
-            report = image_report,
+            base_check = base_check,
+            interpreter = _interpreter(ctx),
+            mtime = ctx.attr.mtime,
             entrypoint = entrypoint_file,
             launcher = launcher,
             runfiles_dir = runfiles_dir,
