@@ -92,7 +92,9 @@ summary={summary}
 digests={digests}
 html={html}
 state_dir="${{XDG_CACHE_HOME:-$HOME/.cache}}/rules_pyimage/reports"
-state="$state_dir/{state_name}.digests"
+# One state per workspace and image: `//:image` of two workspaces are two images.
+workspace_key=$(printf '%s %s' "${{BUILD_WORKSPACE_DIRECTORY:-$PWD}}" {label} | cksum | cut -d' ' -f1)
+state="$state_dir/{state_name}-$workspace_key.digests"
 cat "$summary"
 if [ -f "$state" ]; then
     echo
@@ -127,6 +129,7 @@ def _image_report_impl(ctx):
             digests = shell.quote(report.digests.short_path),
             html = shell.quote(report.html.short_path),
             sbom = shell.quote(report.sbom.short_path),
+            label = shell.quote(label),
             state_name = "".join([c if c.isalnum() or c in "._-" else "_" for c in label.elems()]),
         ),
         is_executable = True,
