@@ -146,7 +146,9 @@ def descriptors(paths):
 
 def validate_sbom(path):
     result = subprocess.run(["pyspdxtools", "-i", path], capture_output=True, text=True)
-    return result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+    # spdx-tools may exit 0 and still print what it found wrong.
+    output = (result.stdout + result.stderr).strip()
+    return result.returncode == 0 and not output, output
 
 
 def sbom_packages(path):

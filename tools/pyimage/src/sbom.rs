@@ -137,6 +137,8 @@ pub fn spdx(
         relate(image_id, "DESCENDANT_OF", "SPDXRef-Base");
     }
 
+    // `LicenseRef-` identifiers must be declared in the document, with their text.
+    let mut license_refs: std::collections::BTreeMap<String, String> = Default::default();
     let mut namespace = Sha256::new();
     namespace.update(report.label.as_bytes());
     for (i, layer) in report.layers.iter().enumerate() {
@@ -187,6 +189,25 @@ pub fn spdx(
             let mut p = package(&id, &d.name, &d.version);
             if !d.license_expression.is_empty() {
                 p.insert("licenseDeclared".into(), json!(d.license_expression));
+                for token in d
+                    .license_expression
+                    .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                {
+                    if token.starts_with("LicenseRef-") {
+                        license_refs.entry(token.to_string()).or_insert_with(|| {
+                            format!(
+                                "Declared by {} {} in the License-Expression of its METADATA{}",
+                                d.name,
+                                d.version,
+                                if d.license_text.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(": {}", d.license_text)
+                                }
+                            )
+                        });
+                    }
+                }
             } else if !d.license_text.is_empty() {
                 p.insert(
                     "licenseComments".into(),
@@ -228,12 +249,52 @@ pub fn spdx(
         "packages": packages,
         "relationships": relationships,
     });
+    let mut document = document;
+    if !license_refs.is_empty() {
+        document["hasExtractedLicensingInfos"] = license_refs
+            .into_iter()
+            .map(|(id, text)| json!({"licenseId": id, "extractedText": text}))
+            .collect();
+    }
     serde_json::to_string_pretty(&document).expect("a JSON value serialises") + "\n"
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn license_refs_are_declared() {
+        use crate::contents::{Distribution, LayerContents};
+        use crate::report::{ImageReport, ReportLayer};
+        let dist = Distribution {
+            name: "nvidia-x".into(),
+            version: "1".into(),
+            license_expression: "(LicenseRef-NVIDIA-Proprietary OR MIT)".into(),
+            ..Distribution::default()
+        };
+        let report = ImageReport {
+            label: "//:i".into(),
+            base: None,
+            layers: vec![ReportLayer {
+                contents: LayerContents {
+                    name: "deps".into(),
+                    digest: format!("sha256:{}", "0".repeat(64)),
+                    distributions: vec![dist],
+                    ..LayerContents::default()
+                },
+                described: true,
+            }],
+        };
+        let doc: Value = serde_json::from_str(&spdx(&report, None, 0, "0")).unwrap();
+        let refs = doc["hasExtractedLicensingInfos"].as_array().unwrap();
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0]["licenseId"], "LicenseRef-NVIDIA-Proprietary");
+        assert!(refs[0]["extractedText"]
+            .as_str()
+            .unwrap()
+            .contains("nvidia-x 1"));
+    }
 
     #[test]
     fn timestamps() {
