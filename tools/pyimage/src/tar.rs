@@ -212,11 +212,25 @@ fn ustar_header(
     h[297..297 + names.group.len()].copy_from_slice(names.group.as_bytes());
     octal(&mut h[329..337], 0);
     octal(&mut h[337..345], 0);
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    let text = format!("{sum:06o}\0 ");
+    let text = format!("{:06o}\0 ", header_checksum(&h));
     h[148..156].copy_from_slice(text.as_bytes());
     h
+}
+
+/// The ustar header checksum: the sum of the header's bytes, the checksum field (bytes
+/// 148..156) counted as spaces.
+pub fn header_checksum(header: &[u8]) -> u32 {
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum()
 }
 
 /// Writes `value` as zero-padded octal filling the field but its last byte (a NUL).
@@ -264,18 +278,7 @@ mod tests {
 
     fn checksum_ok(h: &[u8]) -> bool {
         let stored = u32::from_str_radix(field(h, 148..154).trim(), 8).unwrap();
-        let sum: u32 = h
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u32::from(b)
-                }
-            })
-            .sum();
-        stored == sum
+        stored == header_checksum(h)
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::tar::header_checksum;
 
 /// What a tar member is, as far as the report cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,18 +178,7 @@ pub fn list_tar(mut reader: impl Read) -> io::Result<Vec<Member>> {
             break;
         }
         let stored: u64 = number(&header[148..156])?;
-        let sum: u64 = header
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u64::from(b)
-                }
-            })
-            .sum();
-        if stored != sum {
+        if stored != u64::from(header_checksum(&header)) {
             return Err(invalid(format!(
                 "header {} has a bad checksum",
                 members.len() + 1
