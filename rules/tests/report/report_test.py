@@ -187,6 +187,11 @@ def main():
     check(len(want) >= 5, "the deps layer holds Flask and its dependencies: {}".format(want))
     shown = {tuple(cells(r[2])[:2]) for r in dom.by_class("distribution")}
     check(shown == want, "distributions on the page {} != METADATA in the deps layer {}".format(shown, want))
+    # Each distribution owns its files (rules_python leaves RECORD out of the runfiles).
+    for row in dom.by_class("distribution"):
+        texts = cells(row[2])
+        counts = [t for t in texts[2:] if t.isdigit()]  # the licence cell may be empty
+        check(bool(counts) and int(counts[0]) > 0, "{} owns no file on the page: {}".format(texts[:2], texts))
     check(len(dom.by_class("file")) > 0 and len(dom.by_class("strip-rule")) > 0,
           "biggest files and strip rules are listed")
 

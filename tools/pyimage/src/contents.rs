@@ -16,7 +16,7 @@ use crate::digest::hex;
 use crate::error::{Error, Result};
 use crate::inputs::{Entry, EntryKind};
 use crate::layer::WrittenLayer;
-use crate::path::resolve_link;
+use crate::path::{parent, resolve_link};
 use crate::strip::StripStats;
 
 /// The `schema` value of the contents files this version writes and reads.
@@ -203,6 +203,32 @@ fn distributions(
         }
         dists.push(dist);
     }
+    // Without a RECORD (rules_python leaves it out of a wheel's runfiles), a distribution
+    // alone in its site-packages directory owns the files below that directory that no
+    // RECORD names; where several share a directory, only RECORDs attribute files.
+    let mut per_site: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, dist) in dists.iter().enumerate() {
+        per_site
+            .entry(parent(&dist.dist_info))
+            .or_default()
+            .push(index);
+    }
+    for (site, indexes) in per_site {
+        let [index] = indexes[..] else { continue };
+        if !dists[index].record_sha256.is_empty() {
+            continue;
+        }
+        for entry in kept {
+            let below = site.is_empty()
+                || entry
+                    .path
+                    .strip_prefix(site)
+                    .is_some_and(|rest| rest.starts_with('/'));
+            if below && file_size(entry).is_some() {
+                owner.entry(entry.path.clone()).or_insert(index);
+            }
+        }
+    }
     for entry in kept {
         if let (Some(size), Some(&index)) = (file_size(entry), owner.get(&entry.path)) {
             dists[index].files += 1;
@@ -371,6 +397,44 @@ mod tests {
             "Name: x\nVersion: 1\nLicense: UNKNOWN\nClassifier: License :: OSI Approved :: Apache Software License\nClassifier: Topic :: Other\n",
         );
         assert_eq!(d.license_text, "Apache Software License");
+    }
+
+    #[test]
+    fn files_without_a_record_belong_to_the_one_distribution_beside_them() {
+        use crate::manifest::Owner;
+        let dir = std::env::temp_dir().join(format!("contents-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let meta = dir.join("METADATA");
+        std::fs::write(&meta, "Name: six\nVersion: 1.17.0\n").unwrap();
+        let file = |path: &str, src: Option<PathBuf>, size| Entry {
+            path: path.into(),
+            kind: EntryKind::File {
+                src,
+                size,
+                identity: (0, 0),
+            },
+            mode: 0o644,
+            owner: Owner::default(),
+            origin: String::new(),
+        };
+        use std::path::PathBuf;
+        let inputs: BTreeMap<String, Entry> = [
+            file(
+                "r/site-packages/six-1.17.0.dist-info/METADATA",
+                Some(meta),
+                30,
+            ),
+            file("r/site-packages/six.py", None, 100),
+            file("r/site-packages-other/x.py", None, 7),
+        ]
+        .into_iter()
+        .map(|e| (e.path.clone(), e))
+        .collect();
+        let kept: Vec<&Entry> = inputs.values().collect();
+        let (dists, owner) = distributions(&inputs, &kept).unwrap();
+        assert_eq!((dists[0].files, dists[0].bytes), (2, 130));
+        assert!(!owner.contains_key("r/site-packages-other/x.py"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
