@@ -223,8 +223,16 @@ pub fn spdx(
             p.insert(
                 "comment".into(),
                 json!(format!(
-                    "Installed at /{} in layer {}; {} files, {} bytes in the image. The checksum is of its RECORD, which lists the SHA-256 of every file it installed.",
-                    d.dist_info, c.name, d.files, d.bytes
+                    "Installed at /{} in layer {}; {} files, {} bytes in the image.{}",
+                    d.dist_info,
+                    c.name,
+                    d.files,
+                    d.bytes,
+                    if d.record_sha256.is_empty() {
+                        " Its RECORD is not in the image, so no checksum is given."
+                    } else {
+                        " The checksum is of its RECORD, which lists the SHA-256 of every file it installed."
+                    }
                 )),
             );
             p.insert(
