@@ -215,7 +215,7 @@ impl ImageReport {
         );
         for (i, l) in self.layers.iter().enumerate() {
             let c = &l.contents;
-            let stripped: u64 = c.strip.iter().map(|r| r.2).sum::<u64>() + c.debug_strip.0;
+            let stripped = stripped_bytes(c);
             let _ = writeln!(
                 out,
                 "{:>3}  {:<width$}  {:>8}  {:>12}  {:>12}  {:>12}  {:>5}",
@@ -286,7 +286,7 @@ impl ImageReport {
         out += "<h2>Layers</h2>\n<table id=\"layers\">\n<tr><th>#</th><th>layer</th><th>compressed</th><th></th><th>uncompressed</th><th>entries</th><th>stripped</th><th>digest</th></tr>\n";
         for (i, l) in self.layers.iter().enumerate() {
             let c = &l.contents;
-            let stripped: u64 = c.strip.iter().map(|r| r.2).sum::<u64>() + c.debug_strip.0;
+            let stripped = stripped_bytes(c);
             let _ = writeln!(
                 out,
                 "<tr class=\"layer\" data-layer=\"{}\"><td>{}</td><td><a href=\"#layer-{i}\">{}</a></td><td class=\"n\">{}</td><td class=\"bar\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
@@ -417,6 +417,11 @@ impl ImageReport {
         }
         out.push_str("</section>\n");
     }
+}
+
+/// Bytes the strip rules and ELF debug stripping removed from a layer.
+fn stripped_bytes(c: &LayerContents) -> u64 {
+    c.strip.iter().map(|r| r.2).sum::<u64>() + c.debug_strip.0
 }
 
 /// Bytes that all but the uppermost copy of a file occupy.
