@@ -21,7 +21,8 @@ pub enum StripProfile {
     /// A CPython installation tree: test suites, GUI and dev tooling, static libraries,
     /// headers, man pages and bytecode caches go.
     Python,
-    /// Installed wheels: bytecode caches and `RECORD` files go; metadata stays.
+    /// Installed wheels: bytecode caches, `RECORD` files and the `tests` directories inside
+    /// packages go; metadata and `testing` modules stay.
     SitePackages,
 }
 
@@ -108,7 +109,27 @@ const PYTHON_RULES: &[RuleSpec] = &[
     BYTECODE,
 ];
 
-const SITE_PACKAGES_RULES: &[RuleSpec] = &[BYTECODE, ("record", &["**/*.dist-info/RECORD"], &[])];
+/// A package's own test suite: a `tests` directory anywhere inside a top-level package of
+/// a `site-packages` (or Debian `dist-packages`) directory, e.g. `numpy/_core/tests`.
+/// Anchored at `site-packages/` so that a `tests` directory elsewhere on the path (a
+/// Bazel package named `tests`, a non-wheel repository, the interpreter's stdlib) is never
+/// taken for one. A top-level `site-packages/tests` stays: it is a distribution's import
+/// package (declared in its `top_level.txt`), not a test suite inside one. Only `tests`:
+/// `testing` packages are imported at run time (`numpy.testing` by scipy and scikit-learn,
+/// `torch.testing` by torch), and of the measured wheels only joblib has a `test`
+/// directory (0.34 MB; see bench/wheel_strip.py), not worth breaking a `test` package
+/// someone imports. A `tests.py` module is a file of another name and stays.
+const PACKAGE_TESTS: RuleSpec = (
+    "package-tests",
+    &["**/site-packages/*/**/tests", "**/dist-packages/*/**/tests"],
+    &["**/site-packages/tests", "**/dist-packages/tests"],
+);
+
+const SITE_PACKAGES_RULES: &[RuleSpec] = &[
+    BYTECODE,
+    ("record", &["**/*.dist-info/RECORD"], &[]),
+    PACKAGE_TESTS,
+];
 
 struct Rule {
     name: String,
@@ -358,11 +379,97 @@ mod tests {
             "flask-3.0.dist-info/LICENSE.rst",
             "flask-3.0.dist-info/licenses/LICENSE",
             "flask/app.py",
-            "flask/tests/test_app.py",
             "flask/RECORD",
         ] {
             assert!(!r.removes(keep), "{keep} should stay");
         }
+    }
+
+    #[test]
+    fn site_packages_profile_drops_package_tests_only() {
+        let r = StripRules::new(StripProfile::SitePackages, &[], &[]).unwrap();
+        let sp = "app/bin.runfiles/rules_python++pip+pypi_311_numpy/site-packages";
+        for path in [
+            "site-packages/numpy/tests",
+            "site-packages/numpy/tests/test_numeric.py",
+            "site-packages/numpy/_core/tests/data/umath-validation-set-log.csv",
+            "site-packages/pandas/tests/frame/test_api.py",
+            "site-packages/scipy/linalg/tests/test_basic.py",
+            "site-packages/pkg/tests/tests/x.py",
+            "venv/lib/python3.11/site-packages/sklearn/utils/tests/test_x.py",
+            "usr/lib/python3/dist-packages/numpy/tests/test_x.py",
+        ] {
+            assert_eq!(
+                rule(&r, path).as_deref(),
+                Some("site-packages:package-tests"),
+                "{path}"
+            );
+            let image_path = format!("{sp}/{}", path.trim_start_matches("site-packages/"));
+            if path.starts_with("site-packages/") {
+                assert!(r.removes(&image_path), "{image_path}");
+            }
+        }
+        for keep in [
+            // Importable by other code: a module, not a test directory.
+            "site-packages/numpy/testing/__init__.py",
+            "site-packages/numpy/testing/_private/utils.py",
+            "site-packages/torch/testing/_internal/common_utils.py",
+            "site-packages/pkg/tests.py",
+            "site-packages/pkg/sub/tests.py",
+            "site-packages/pkg/test/x.py",
+            "site-packages/pkg/test_utils.py",
+            "site-packages/pkg/testsuite/x.py",
+            "site-packages/pkg/Tests/x.py",
+            "site-packages/pkg/tests_data/x.csv",
+            "site-packages/pkg/mytests/x.py",
+            // A top-level `tests` package is a distribution's import package.
+            "site-packages/tests",
+            "site-packages/tests/__init__.py",
+            "site-packages/tests/unit/tests/test_x.py",
+            "site-packages/tests.py",
+            "usr/lib/python3/dist-packages/tests/__init__.py",
+            // Metadata, even of a distribution with a `tests` directory.
+            "site-packages/numpy-2.4.6.dist-info/METADATA",
+            // Not below site-packages: not a wheel's test suite.
+            "pkg/tests/test_x.py",
+            "lib/python3.11/test/test_os.py",
+            "lib/python3.11/unittest/tests/test_case.py",
+            "app/tests/bin.runfiles/_main/tests/lib.py",
+            "app/tests/bin.runfiles/_main/app.py",
+            "external/some_repo/tests/helpers.py",
+        ] {
+            assert!(!r.removes(keep), "{keep} should stay");
+        }
+        // A binary in a Bazel package named `tests` keeps its dependencies.
+        let nested = "app/tests/bin.runfiles/rules_python++pip+pypi_311_six/site-packages/six.py";
+        assert!(!r.removes(nested));
+        assert!(r.removes(
+            "app/tests/bin.runfiles/rules_python++pip+pypi_311_numpy/site-packages/numpy/tests/x.py"
+        ));
+    }
+
+    #[test]
+    fn include_keeps_package_tests() {
+        let r = StripRules::new(
+            StripProfile::SitePackages,
+            &[],
+            &["**/site-packages/numpy/**/tests".to_string()],
+        )
+        .unwrap();
+        assert!(!r.removes("site-packages/numpy/tests"));
+        assert!(!r.removes("site-packages/numpy/tests/__init__.py"));
+        assert!(!r.removes("site-packages/numpy/_core/tests/data/x.csv"));
+        // `--include` wins over every rule, bytecode too.
+        assert!(!r.removes("site-packages/numpy/_core/tests/__pycache__/x.pyc"));
+        assert!(r.removes("site-packages/numpy/__pycache__/x.pyc"));
+        assert!(r.removes("site-packages/scipy/linalg/tests/test_basic.py"));
+    }
+
+    #[test]
+    fn python_profile_leaves_site_packages_tests() {
+        let r = python();
+        assert!(!r.removes("lib/python3.11/site-packages/pip/_vendor/x/tests/t.py"));
+        assert!(!r.removes("site-packages/numpy/tests/test_x.py"));
     }
 
     #[test]

@@ -391,6 +391,62 @@ fn strip_profile_exclude_include_and_report() {
     assert!(line.split_whitespace().nth(1) == Some("1"), "{line}");
 }
 
+/// The site-packages profile on in-image paths: a wheel's `tests` go, also when the
+/// binary lives in a Bazel package named `tests`; `tests.py` and `testing` stay.
+#[test]
+fn site_packages_profile_drops_package_tests_in_the_layer() {
+    let root = scratch("strip-package-tests");
+    let repo = root.join("pypi_pkg");
+    for path in [
+        "site-packages/pkg/__init__.py",
+        "site-packages/pkg/tests/test_pkg.py",
+        "site-packages/pkg/linalg/tests/test_linalg.py",
+        "site-packages/pkg/tests.py",
+        "site-packages/pkg/testing/__init__.py",
+        "site-packages/tests/__init__.py",
+    ] {
+        write(&repo.join(path), b"x = 1\n");
+    }
+    let manifest = format!(
+        "tree\tapp/tests/bin.runfiles/rules_python++pip+pypi_pkg\t{}\n",
+        repo.display()
+    );
+    fs::write(root.join("manifest.txt"), manifest).unwrap();
+    let report = root.join("report.txt");
+    let (blob, _) = build(
+        &root,
+        "p",
+        &[
+            "--strip-profile",
+            "site-packages",
+            "--report",
+            &report.display().to_string(),
+        ],
+    );
+    let names: Vec<String> = python_members(&blob).into_iter().map(|m| m.name).collect();
+    let sp = "app/tests/bin.runfiles/rules_python++pip+pypi_pkg/site-packages";
+    for kept in [
+        "pkg/__init__.py",
+        "pkg/tests.py",
+        "pkg/testing/__init__.py",
+        "tests/__init__.py",
+    ] {
+        assert!(names.contains(&format!("{sp}/{kept}")), "{kept}: {names:?}");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("/pkg/tests/") || n.contains("/linalg/tests")),
+        "{names:?}"
+    );
+    let report = fs::read_to_string(&report).unwrap();
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("site-packages:package-tests"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(line.split_whitespace().nth(1), Some("2"), "{line}");
+}
+
 #[test]
 fn empty_manifest_with_allow_empty() {
     let root = scratch("allow-empty");

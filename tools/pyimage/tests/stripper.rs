@@ -366,6 +366,91 @@ fn include_and_exclude() {
     assert!(root.join("lib/python3.11/site-packages").is_dir());
 }
 
+/// An installed wheel as rules_python lays it out: the repository holds `site-packages/`.
+fn wheel_repo(root: &Path) {
+    for path in [
+        "site-packages/pkg/__init__.py",
+        "site-packages/pkg/tests/__init__.py",
+        "site-packages/pkg/tests/test_pkg.py",
+        "site-packages/pkg/sub/tests/data/case.csv",
+        "site-packages/pkg/tests.py",
+        "site-packages/pkg/test/helper.py",
+        "site-packages/pkg/testing/__init__.py",
+        "site-packages/pkg-1.0.dist-info/METADATA",
+        "site-packages/pkg-1.0.dist-info/RECORD",
+        "site-packages/tests/__init__.py",
+        "site-packages/tests/unit/tests/test_x.py",
+        "site-packages/tests-0.1.dist-info/top_level.txt",
+    ] {
+        write(&root.join(path), format!("{path}\n").as_bytes());
+    }
+}
+
+#[test]
+fn site_packages_profile_drops_package_tests() {
+    let root = scratch("strip-wheel");
+    wheel_repo(&root);
+    let out = strip("site-packages", &["--report"], &root);
+    assert_ok(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let tests_row = table
+        .lines()
+        .find(|l| l.starts_with("site-packages:package-tests"))
+        .unwrap_or_else(|| panic!("no package-tests row in {table}"));
+    assert_eq!(tests_row.split_whitespace().nth(1), Some("3"), "{table}");
+
+    assert_ok(&strip("site-packages", &["--in-place"], &root));
+    for gone in [
+        "site-packages/pkg/tests",
+        "site-packages/pkg/sub/tests",
+        "site-packages/pkg-1.0.dist-info/RECORD",
+    ] {
+        assert!(!root.join(gone).exists(), "{gone} should be gone");
+    }
+    for kept in [
+        "site-packages/pkg/__init__.py",
+        "site-packages/pkg/sub",
+        "site-packages/pkg/tests.py",
+        "site-packages/pkg/test/helper.py",
+        "site-packages/pkg/testing/__init__.py",
+        "site-packages/pkg-1.0.dist-info/METADATA",
+        "site-packages/tests/__init__.py",
+        "site-packages/tests/unit/tests/test_x.py",
+    ] {
+        assert!(root.join(kept).exists(), "{kept} should stay");
+    }
+}
+
+#[test]
+fn include_keeps_a_package_test_suite() {
+    let root = scratch("strip-wheel-include");
+    wheel_repo(&root);
+    assert_ok(&strip(
+        "site-packages",
+        &["--include", "**/site-packages/pkg/tests", "--in-place"],
+        &root,
+    ));
+    assert!(root.join("site-packages/pkg/tests/test_pkg.py").exists());
+    assert!(!root.join("site-packages/pkg/sub/tests").exists());
+}
+
+#[test]
+fn site_packages_root_gets_a_note() {
+    let root = scratch("strip-wheel-inside");
+    wheel_repo(&root);
+    let inside = root.join("site-packages");
+    let out = strip("site-packages", &["--report"], &inside);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("give the directory that holds it"),
+        "{}",
+        stderr(&out)
+    );
+    let out = strip("site-packages", &["--report"], &root);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+}
+
 #[test]
 fn bad_usage_exits_1() {
     let root = python_fixture("strip-bad");

@@ -56,12 +56,27 @@ fn user_path(path: PathBuf) -> PathBuf {
     }
 }
 
+/// True when `root` is named `site-packages` or `dist-packages`.
+fn is_site_packages(root: &std::path::Path) -> bool {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    root.file_name()
+        .is_some_and(|name| name == "site-packages" || name == "dist-packages")
+}
+
 fn run() -> anyhow::Result<()> {
     pyimage::signals::clean_up_on_termination()?;
     let argv = pyimage::expand_paramfiles(std::env::args_os())?;
     let mut args = Args::try_parse_from(argv).unwrap_or_else(|e| e.exit());
     args.root = user_path(args.root);
     let rules = args.strip.rules(args.profile)?;
+    if args.profile == StripProfile::SitePackages && is_site_packages(&args.root) {
+        // Paths are matched relative to ROOT, and package-tests looks for `tests` below a
+        // `site-packages/` component: from inside, it would find none.
+        eprintln!(
+            "stripper: note: {} is a site-packages directory itself; give the directory that holds it (a pip repository, a venv) for site-packages:package-tests to see its packages",
+            args.root.display()
+        );
+    }
     let mode = match (args.dry_run, args.in_place, args.output_dir) {
         (_, _, Some(dir)) => TreeStripMode::OutputDir(user_path(dir)),
         (_, true, None) => TreeStripMode::InPlace,
