@@ -127,7 +127,7 @@ def py_image(
             of the shared deps layer, with the `groups` entry that gives it a
             layer of its own; 0: never.
         excludes: globs of in-image paths (no leading `/`) to leave out of every
-            layer, with everything below them, e.g. `["**/site-packages/*/tests"]`;
+            layer, with everything below them, e.g. `["**/site-packages/*/benchmarks"]`;
             see py_image_layers.
         includes: globs of in-image paths to keep whatever `strip` and
             `excludes` say.

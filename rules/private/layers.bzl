@@ -130,7 +130,8 @@ _PARTITION_ATTRS = {
     "excludes": attr.string_list(
         doc = """Globs of in-image paths (without the leading `/`) to leave out of every
         layer, with everything below them, e.g.
-        `["**/site-packages/*/tests", "**/site-packages/scipy/**/*.pyx"]`. Applied with
+        `["**/site-packages/*/benchmarks", "**/site-packages/scipy/**/*.pyx"]`
+        (packages' own `tests` directories already go with `strip`). Applied with
         or without `strip`; what each removed is in the `report` output group.""",
     ),
     "group_targets": attr.label_keyed_string_dict(
