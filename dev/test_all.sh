@@ -166,7 +166,11 @@ for suite in "${SUITES[@]}"; do
     ml) run_suite "ML examples (torch, JAX)" dev/suites/ml_test.sh ;;
     # e2e/smoke is written for rules_python >= 1, which the test bed only has
     # from a checkout (DEVELOPERS.md): `smoke` runs it, `e2e` its test-bed twin.
-    e2e) run_suite "bazel test //... (e2e/smoke_testbed)" bazel_test e2e/smoke_testbed ;;
+    # and the same workspace on prebuilt tools from the release's own scripts.
+    e2e)
+        run_suite "bazel test //... (e2e/smoke_testbed)" bazel_test e2e/smoke_testbed
+        run_suite "prebuilt tools (e2e/smoke_testbed)" dev/suites/prebuilt_test.sh
+        ;;
     smoke) run_suite "bazel test //... (e2e/smoke)" bazel_test e2e/smoke ;;
     *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro, e2e, smoke or ml)" ;;
     esac

@@ -10,19 +10,24 @@ PyImageToolsInfo = provider(
 
 _DOC = """Declares a rules_pyimage tools toolchain.
 
-The module registers one built from source with rules_rust. To use prebuilt
-binaries instead, declare your own and register it first:
+The module registers its own: prebuilt binaries for the exec platforms of its
+release (linux x86_64 and aarch64, macOS x86_64 and arm64; downloaded by URL and
+SHA-256), and the tools built from source with rules_rust for every other
+platform, or everywhere with `--@rules_pyimage//tools:from_source`. To use
+binaries of your own (a mirror, a patched build), declare a toolchain and
+register it in your MODULE.bazel, which comes before the module's:
 
 ```starlark
 pyimage_toolchain(
-    name = "prebuilt_tools",
-    layer_splitter = "@my_prebuilt//:layer-splitter",
-    meta = "@my_prebuilt//:pyimage-meta",
+    name = "my_tools",
+    layer_splitter = "@my_tools//:layer-splitter",
+    meta = "@my_tools//:pyimage-meta",
 )
 
 toolchain(
-    name = "prebuilt_toolchain",
-    toolchain = ":prebuilt_tools",
+    name = "my_toolchain",
+    exec_compatible_with = ["@platforms//os:linux", "@platforms//cpu:x86_64"],
+    toolchain = ":my_tools",
     toolchain_type = "@rules_pyimage//rules:toolchain_type",
 )
 ```
@@ -41,15 +46,17 @@ pyimage_toolchain = rule(
     doc = _DOC,
     attrs = {
         "layer_splitter": attr.label(
-            doc = "The layer-splitter executable.",
+            doc = "The layer-splitter executable: a binary rule or the binary file itself.",
             mandatory = True,
             executable = True,
+            allow_files = True,
             cfg = "exec",
         ),
         "meta": attr.label(
-            doc = "The pyimage-meta executable.",
+            doc = "The pyimage-meta executable: a binary rule or the binary file itself.",
             mandatory = True,
             executable = True,
+            allow_files = True,
             cfg = "exec",
         ),
     },
