@@ -126,3 +126,70 @@ for ref in first:latest first:v9.9.9 second:latest second:v9.9.9 third:latest th
     [ "$got" = "$want" ] || { echo "FAIL: mount/$ref is $got, the image is $want"; exit 1; }
 done
 echo "PASS: every repository has both tags of the image ($want); each blob was uploaded once"
+
+# push_sbom: every push also sends the SBOM as an artifact whose subject is the
+# image, by digest. The registry (docker-registry 2.8) has no referrers API, so
+# crane lists it in the `sha256-<hex>` tag index. Read back with skopeo and curl,
+# not crane: the index names exactly one referrer of type application/spdx+json in
+# each repository (pushed twice to the first by push_all: no duplicate), whose
+# subject is the image and whose layer is the bytes of the `sbom` output group; a
+# `--tag` given to a push tags the image, not the SBOM.
+SBOM_PKG=${WORK#"$REPO"/}/sbom
+mkdir -p "$SBOM_PKG"
+cat >"$SBOM_PKG/BUILD.bazel" <<BUILD
+load("//rules:defs.bzl", "py_image")
+
+py_image(
+    name = "image",
+    binary = "//examples/flask_app:app",
+    push_sbom = True,
+    registries = {
+        "first": "127.0.0.1:$PORT/sbom/first",
+        "second": "127.0.0.1:$PORT/sbom/second",
+    },
+    registry_defines = {"chosen": "SBOM_REGISTRY"},
+)
+BUILD
+run_push() { # log name, bazel run arguments...
+    local log="$WORK/$1.log"
+    shift
+    ./bazelw run "$@" >"$log" 2>&1 || { cat "$log"; echo "FAIL: bazel run $*"; exit 1; }
+}
+run_push sbom_all "//$SBOM_PKG:push_all" --define=VERSION=v1.0.0
+run_push sbom_extra "//$SBOM_PKG:push_first_latest" -- --tag extra
+run_push sbom_chosen "//$SBOM_PKG:push_chosen" --define=SBOM_REGISTRY="127.0.0.1:$PORT/sbom/chosen"
+image_layout=$(./bazelw cquery "//$SBOM_PKG:image" --output=files 2>/dev/null)
+sbom_file=$(./bazelw cquery "//$SBOM_PKG:image_tars" --output=files --output_groups=sbom 2>/dev/null)
+image_digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$image_layout")
+PORT_HOST=127.0.0.1:$PORT
+for repo in first second chosen; do
+    ref="$PORT_HOST/sbom/$repo"
+    testbed_exec "skopeo inspect --tls-verify=false --raw docker://$ref:sha256-${image_digest#sha256:}" >"$WORK/referrers.json"
+    referrer=$(python3 - "$WORK/referrers.json" <<'PY'
+import json, sys
+index = json.load(open(sys.argv[1]))
+assert index["mediaType"] == "application/vnd.oci.image.index.v1+json", index
+spdx = [d for d in index["manifests"] if d.get("artifactType") == "application/spdx+json"]
+assert len(spdx) == 1 and len(index["manifests"]) == 1, f"expected one SBOM referrer: {index}"
+print(spdx[0]["digest"])
+PY
+    ) || { echo "FAIL: $ref: referrers of $image_digest"; cat "$WORK/referrers.json"; exit 1; }
+    testbed_exec "skopeo inspect --tls-verify=false --raw docker://$ref@$referrer" >"$WORK/referrer.json"
+    layer=$(python3 - "$WORK/referrer.json" "$image_digest" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["artifactType"] == "application/spdx+json", m
+assert m["subject"]["digest"] == sys.argv[2], m["subject"]
+[layer] = m["layers"]
+assert layer["mediaType"] == "application/spdx+json", layer
+print(layer["digest"])
+PY
+    ) || { echo "FAIL: $ref@$referrer is not the image's SBOM"; cat "$WORK/referrer.json"; exit 1; }
+    testbed_exec "curl -fsS http://$PORT_HOST/v2/sbom/$repo/blobs/$layer" >"$WORK/pushed.spdx.json"
+    cmp "$WORK/pushed.spdx.json" "$sbom_file" || { echo "FAIL: the SBOM in $ref differs from $sbom_file"; exit 1; }
+done
+for ref in first:latest first:v1.0.0 first:extra second:latest second:v1.0.0 chosen:latest; do
+    got=$(testbed_exec "skopeo inspect --tls-verify=false --raw docker://127.0.0.1:$PORT/sbom/$ref" | sha256sum | cut -d' ' -f1)
+    [ "sha256:$got" = "$image_digest" ] || { echo "FAIL: sbom/$ref is sha256:$got, the image is $image_digest"; exit 1; }
+done
+echo "PASS: the SBOM ($(wc -c <"$sbom_file") bytes) is the one spdx referrer of $image_digest in each repository; tags name the image"

@@ -10,7 +10,9 @@
 #  4. runc: the amd64 image runs and answers over loopback
 #     (examples/flask_app/run_image.sh);
 #  5. docker-registry: the index's push target uploads the index with the
-#     digest built, and pulling by platform gets each platform's manifest.
+#     digest built, and pulling by platform gets each platform's manifest; each
+#     platform's image has one referrer, its SBOM (push_sbom), in the
+#     `sha256-<digest>` tag index, naming that platform's image.
 #
 #   image_test.sh INDEX_LAYOUT RUN_IMAGE_SH PUSH_LATEST
 set -euo pipefail
@@ -111,5 +113,20 @@ for arch in amd64 arm64; do
     [ "$pulled" = "$listed" ] || fail "pulling $REPO:latest for linux/$arch gives manifest $pulled, the index lists $listed"
     config_arch=$(skopeo inspect --config "oci:$WORK/pulled-$arch:image" | python3 -c 'import json, sys; print(json.load(sys.stdin)["architecture"])')
     [ "$config_arch" = "$arch" ] || fail "the image pulled for linux/$arch has a $config_arch config"
+    skopeo inspect --tls-verify=false --raw "docker://$REPO:sha256-${listed#sha256:}" >"$WORK/referrers-$arch.json" ||
+        fail "no referrers tag for the linux/$arch image $listed"
+    sbom=$(python3 - "$WORK/referrers-$arch.json" <<'PY'
+import json, sys
+[d] = json.load(open(sys.argv[1]))["manifests"]
+assert d["artifactType"] == "application/spdx+json", d
+print(d["digest"])
+PY
+    ) || fail "the linux/$arch image's referrers are not its one SBOM: $(cat "$WORK/referrers-$arch.json")"
+    skopeo inspect --tls-verify=false --raw "docker://$REPO@$sbom" >"$WORK/sbom-manifest-$arch.json"
+    layer=$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["subject"]["digest"] == sys.argv[2], m; print(m["layers"][0]["digest"])' "$WORK/sbom-manifest-$arch.json" "$listed") ||
+        fail "the SBOM $sbom does not refer to the linux/$arch image $listed"
+    curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/acme/multiarch/blobs/$layer" |
+        python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["spdxVersion"] == "SPDX-2.3" and d["name"].startswith("//examples/multiarch:image_linux_" + sys.argv[1] + " "), d["name"]' "$arch" ||
+        fail "the SBOM referring to the linux/$arch image is not that image's SPDX document"
 done
-echo "PASS: $REPO:latest is the index $built; pulling it for linux/amd64 and linux/arm64 gives each platform's image"
+echo "PASS: $REPO:latest is the index $built; pulling it for linux/amd64 and linux/arm64 gives each platform's image, each with its SBOM as a referrer"

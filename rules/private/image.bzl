@@ -4,10 +4,10 @@ load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oc
 load(":base.bzl", "empty_base")
 load(":files_layer.bzl", "extra_layers")
 load(":layers.bzl", "py_image_layers")
-load(":mirror.bzl", "registry_copy", "registry_host")
+load(":mirror.bzl", "referrer_push", "registry_copy", "registry_host")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
-load(":report.bzl", "image_report", "image_tars")
+load(":report.bzl", "image_report", "image_tars", "sbom_referrer")
 load(":version.bzl", "repository_from_define", "version_tag")
 
 def py_image(
@@ -27,6 +27,7 @@ def py_image(
         strip = True,
         strip_debug = False,
         large_package_mb = 200,
+        push_sbom = False,
         excludes = None,
         includes = None,
         root = "/app",
@@ -73,7 +74,13 @@ def py_image(
     * for each `registry_defines` entry `reg`: `<push_prefix>_<reg>`, which
       pushes to the repository given at build time (e.g.
       `--define=REGISTRY=registry.example.com:5000/team/app`) with the tag
-      `latest` and, when set, the version tag; not part of `_all`.
+      `latest` and, when set, the version tag; not part of `_all`;
+    * with `push_sbom = True`, `<name>_sbom_referrer`: an OCI layout of the
+      SBOM as an artifact (`artifactType` `application/spdx+json`, the SPDX
+      JSON as its config and its one layer) whose `subject` is the image.
+      Every push target above then pushes it by digest after the image, so
+      that `oras discover`, `regctl artifact list` or a scanner finds it among
+      the image's referrers.
 
     ```starlark
     py_image(
@@ -126,6 +133,10 @@ def py_image(
         large_package_mb: warn when one repository holds more than this many MB
             of the shared deps layer, with the `groups` entry that gives it a
             layer of its own; 0: never.
+        push_sbom: push the SBOM next to the image as an artifact that refers
+            to it (OCI 1.1 `subject`): to the referrers API where the registry
+            has one, else listed in the `sha256-<digest>` tag that crane
+            keeps for registries without it.
         excludes: globs of in-image paths (no leading `/`) to leave out of every
             layer, with everything below them, e.g. `["**/site-packages/*/benchmarks"]`;
             see py_image_layers.
@@ -249,10 +260,22 @@ def py_image(
         tags = tags,
         visibility = visibility,
     )
+    sbom = None
+    if push_sbom:
+        # py_image_index names it after each platform's image too.
+        sbom = name + "_sbom_referrer"
+        sbom_referrer(
+            name = sbom,
+            image = name,
+            tars = name + "_tars",
+            tags = tags,
+            visibility = visibility,
+        )
 
     _push_targets(
         name = name,
         image = name,
+        sboms = [sbom] if sbom else [],
         registries = registries,
         registry_defines = registry_defines,
         push_prefix = push_prefix,
@@ -367,6 +390,9 @@ def py_image_index(
     _push_targets(
         name = name,
         image = name,
+        # Each platform's SBOM refers to that platform's image, which the
+        # index push puts in the registry.
+        sboms = [image + "_sbom_referrer" for image in images] if kwargs.get("push_sbom") else [],
         registries = registries,
         registry_defines = registry_defines,
         push_prefix = push_prefix,
@@ -388,8 +414,17 @@ def _extra_layers(name, layers, tags, **options):
         **options
     )
 
-def _push_targets(name, image, registries, registry_defines, push_prefix, version_define, version_status_key, tags, visibility):
-    """`<push_prefix>_<registry>_{latest,tag}`, `<push_prefix>_all*` and the registry_defines pushes for an image or index."""
+def _sbom_pushes(push, sboms, tags, **repository):
+    """Pushes of each SBOM referrer layout in `sboms` to the repository of the push target `push` (`repository` or `repository_file`); their names."""
+    names = []
+    for sbom in sboms:
+        name = "_{}_{}".format(push, native.package_relative_label(sbom).name)
+        referrer_push(name = name, artifact = sbom, tags = tags, **repository)
+        names.append(name)
+    return names
+
+def _push_targets(name, image, sboms, registries, registry_defines, push_prefix, version_define, version_status_key, tags, visibility):
+    """`<push_prefix>_<registry>_{latest,tag}`, `<push_prefix>_all*` and the registry_defines pushes for an image or index; each push of the image also pushes the SBOM referrers in `sboms`."""
     if not registries and not registry_defines:
         return
     internal_tags = tags + ["manual"]
@@ -400,16 +435,27 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
         status_key = version_status_key,
         tags = internal_tags,
     )
+    sbom_pushes = {}
     for registry, repository in (registries or {}).items():
+        sbom_pushes[registry] = _sbom_pushes("{}_{}".format(push_prefix, registry), sboms, internal_tags, repository = repository)
         latest = "{}_{}_latest".format(push_prefix, registry)
         oci_push(
-            name = latest,
+            name = "_" + latest if sboms else latest,
             image = image,
             repository = repository,
             remote_tags = ["latest"],
-            tags = tags,
-            visibility = visibility,
+            tags = internal_tags if sboms else tags,
+            visibility = None if sboms else visibility,
         )
+        if sboms:
+            run_all(
+                name = latest,
+                targets = ["_" + latest] + sbom_pushes[registry],
+                # a referrer needs its image there first
+                stop_at_failure = True,
+                tags = tags,
+                visibility = visibility,
+            )
 
         # The version push refuses to run without a version instead of failing
         # the build, so `bazel build //...` works without --define.
@@ -423,7 +469,8 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
         )
         run_all(
             name = versioned,
-            targets = ["_" + versioned],
+            targets = ["_" + versioned] + sbom_pushes[registry],
+            stop_at_failure = True,
             require_nonempty = version,
             require_nonempty_message = "no version tag for {}: pass --define={}=v1.2.3, or set the workspace status key {}".format(
                 versioned,
@@ -467,6 +514,7 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
                     tags = internal_tags,
                 )
                 sequences[suffix].append(copy)
+                sequences[suffix].extend(sbom_pushes[registry])
         for suffix, targets in sequences.items():
             if len(targets) == 1:
                 runs[suffix].append(targets[0])
@@ -516,7 +564,8 @@ def _push_targets(name, image, registries, registry_defines, push_prefix, versio
         )
         run_all(
             name = push,
-            targets = ["_" + push],
+            targets = ["_" + push] + _sbom_pushes(push, sboms, internal_tags, repository_file = push + "_repository"),
+            stop_at_failure = True,
             require_nonempty = push + "_repository",
             require_nonempty_message = "no repository for {}: pass --define={}=registry.example.com:5000/team/app".format(push, define),
             tags = tags,

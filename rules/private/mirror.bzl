@@ -1,4 +1,4 @@
-"""registry_copy: an image already pushed to one repository, copied to another of the same registry, which mounts its blobs instead of receiving them again."""
+"""registry_copy: an image already pushed to one repository, copied to another of the same registry, which mounts its blobs instead of receiving them again; referrer_push: an artifact pushed by digest next to its image."""
 
 load("@bazel_skylib//lib:shell.bzl", "shell")
 load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
@@ -23,19 +23,34 @@ def registry_host(repository):
         return "index.docker.io" if first == "docker.io" else first
     return "index.docker.io"
 
-def _registry_copy_impl(ctx):
-    crane = ctx.toolchains[CRANE_TOOLCHAIN]
-    meta = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage.meta
+def _layout_digest(ctx, layout):
+    """The digest file of the image or artifact an OCI layout holds (`pyimage-meta layout-digest`)."""
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
     ctx.actions.run(
-        executable = meta,
-        arguments = ["layout-digest", "--layout", ctx.file.image.path, "--out", digest.path],
-        inputs = [ctx.file.image],
+        executable = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage.meta,
+        arguments = ["layout-digest", "--layout", layout.path, "--out", digest.path],
+        inputs = [layout],
         outputs = [digest],
         mnemonic = "PyImageLayoutDigest",
         progress_message = "Reading the digest of %{label}",
         toolchain = TOOLS_TOOLCHAIN,
     )
+    return digest
+
+# The arguments rules_oci's push gives every crane call (v2.2.6 oci/private/push.sh.tpl);
+# push_all passes the same arguments to every push. `{other}` handles the rest.
+_CRANE_FLAGS = """flags=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --insecure | -v | --verbose | --allow-nondistributable-artifacts) flags+=("$1"); shift ;;
+    --platform) flags+=("$1" "$2"); shift 2 ;;
+{other}
+    esac
+done"""
+
+def _registry_copy_impl(ctx):
+    crane = ctx.toolchains[CRANE_TOOLCHAIN]
+    digest = _layout_digest(ctx, ctx.file.image)
     workspace = ctx.workspace_name
     lines = [
         "#!/usr/bin/env bash",
@@ -57,16 +72,7 @@ def _registry_copy_impl(ctx):
         ]
     lines += [
         '[ ${#tags[@]} -gt 0 ] || { echo "error: no tag to copy to $repository" >&2; exit 1; }',
-        # The flags rules_oci's push gives every crane call; push_all passes the same
-        # arguments to every push.
-        "flags=()",
-        "while [ $# -gt 0 ]; do",
-        "    case $1 in",
-        "    --insecure | -v | --verbose | --allow-nondistributable-artifacts) flags+=(\"$1\"); shift ;;",
-        "    --platform) flags+=(\"$1\" \"$2\"); shift 2 ;;",
-        '    *) echo "error: the copy to $repository takes --insecure, -v, --allow-nondistributable-artifacts and --platform, not \'$1\'" >&2; exit 1 ;;',
-        "    esac",
-        "done",
+        _CRANE_FLAGS.format(other = """    *) echo "error: the copy to $repository takes --insecure, -v, --allow-nondistributable-artifacts and --platform, not '$1'" >&2; exit 1 ;;"""),
         'echo "copying $source@$digest to $repository:${tags[0]} (the registry mounts its blobs)" >&2',
         '"$crane" copy ${flags[@]+"${flags[@]}"} "$source@$digest" "$repository:${tags[0]}"',
         'for tag in "${tags[@]:1}"; do "$crane" tag ${flags[@]+"${flags[@]}"} "$repository:${tags[0]}" "$tag"; done',
@@ -88,6 +94,58 @@ registry_copy = rule(
         "source": attr.string(doc = "Repository the image was pushed to, on the same registry.", mandatory = True),
         "remote_tags": attr.string_list(doc = "Tags to give it (the first is copied, the others tagged), before those of `remote_tags_file`."),
         "remote_tags_file": attr.label(doc = "File of more tags, one per line.", allow_single_file = True),
+    },
+    toolchains = [CRANE_TOOLCHAIN, TOOLS_TOOLCHAIN],
+)
+
+def _referrer_push_impl(ctx):
+    crane = ctx.toolchains[CRANE_TOOLCHAIN]
+    digest = _layout_digest(ctx, ctx.file.artifact)
+    workspace = ctx.workspace_name
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Pushes an artifact that refers to an image (its SBOM) by digest, after the image.",
+        "set -euo pipefail",
+        'RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
+        'crane="$RUNFILES_DIR/{}"'.format(rlocation(crane.crane_info.binary, workspace)),
+        'digest=$(cat "$RUNFILES_DIR/{}")'.format(rlocation(digest, workspace)),
+        'layout="$RUNFILES_DIR/{}"'.format(rlocation(ctx.file.artifact, workspace)),
+    ]
+    if ctx.file.repository_file:
+        lines.append('repository=$(tr -d "\\n" <"$RUNFILES_DIR/{}")'.format(rlocation(ctx.file.repository_file, workspace)))
+    else:
+        lines.append("repository={}".format(shell.quote(ctx.attr.repository)))
+    lines += [
+        "push_args=()",
+        # The image push's arguments, which push targets pass to both: its
+        # repository, and its tags, which name the image, not the artifact.
+        _CRANE_FLAGS.format(other = """    -r | --repository) repository=$2; shift 2 ;;
+    --repository=*) repository=${1#--repository=}; shift ;;
+    -t | --tag) shift 2 ;;
+    --tag=*) shift ;;
+    *) push_args+=("$1"); shift ;;"""),
+        '[ -n "$repository" ] || { echo "error: no repository to push the SBOM to; pass --repository" >&2; exit 1; }',
+        'echo "pushing the SBOM to $repository@$digest (an artifact referring to the image)" >&2',
+        '"$crane" push ${flags[@]+"${flags[@]}"} "$layout" "$repository@$digest" ${push_args[@]+"${push_args[@]}"}',
+    ]
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, "\n".join(lines) + "\n", is_executable = True)
+    files = [digest, ctx.file.artifact, crane.crane_info.binary] + ([ctx.file.repository_file] if ctx.file.repository_file else [])
+    runfiles = ctx.runfiles(files = files).merge(crane.default.default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+referrer_push = rule(
+    implementation = _referrer_push_impl,
+    doc = """Pushes an OCI layout of one artifact (a py_image's `<name>_sbom_referrer`) by digest with crane, from rules_oci's crane toolchain.
+
+Takes the arguments of the image's push, so that a push target can pass its own to
+both: `--repository` overrides the repository, `--tag`s are left to the image, crane's
+flags (`--insecure`, `-v`, ...) apply, anything else goes to `crane push`.""",
+    executable = True,
+    attrs = {
+        "artifact": attr.label(doc = "The artifact's OCI layout.", allow_single_file = True, mandatory = True),
+        "repository": attr.string(doc = "Repository to push to, that of the image."),
+        "repository_file": attr.label(doc = "File holding the repository instead (one line).", allow_single_file = True),
     },
     toolchains = [CRANE_TOOLCHAIN, TOOLS_TOOLCHAIN],
 )

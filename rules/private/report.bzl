@@ -153,3 +153,42 @@ image_report = rule(
     },
     executable = True,
 )
+
+def _sbom_referrer_impl(ctx):
+    report = ctx.attr.tars[PyImageReportInfo]
+    out = ctx.actions.declare_directory(ctx.label.name)
+    ctx.actions.run(
+        executable = ctx.toolchains[TOOLS_TOOLCHAIN].pyimage.meta,
+        arguments = ["sbom-referrer", "--image", ctx.file.image.path, "--sbom", report.sbom.path, "--out", out.path],
+        inputs = [ctx.file.image, report.sbom],
+        outputs = [out],
+        mnemonic = "PyImageSbomReferrer",
+        progress_message = "Writing the SBOM of %{label} as an artifact referring to its image",
+        toolchain = TOOLS_TOOLCHAIN,
+    )
+    return [DefaultInfo(files = depset([out]))]
+
+sbom_referrer = rule(
+    implementation = _sbom_referrer_impl,
+    doc = """An OCI layout holding an image's SBOM as an artifact that refers to the image.
+
+One manifest: `artifactType` `application/spdx+json`, the SBOM (the `sbom` output
+group of the image's `image_tars`) as its config and its one layer, and `subject`,
+the image's manifest (`pyimage-meta sbom-referrer`, tools/README.md, says why the
+config is not empty). `oci_push` pushes it by digest next to the image; the registry
+then lists it among the image's referrers (the OCI distribution spec's referrers
+API, or, where the registry lacks it, the `sha256-<hex>` tag index crane keeps).""",
+    attrs = {
+        "image": attr.label(
+            doc = "The image: an `oci_image` (a layout of one image).",
+            allow_single_file = True,
+            mandatory = True,
+        ),
+        "tars": attr.label(
+            doc = "The image's image_tars target, whose SBOM this is.",
+            mandatory = True,
+            providers = [PyImageReportInfo],
+        ),
+    },
+    toolchains = [TOOLS_TOOLCHAIN],
+)

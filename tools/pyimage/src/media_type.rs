@@ -14,6 +14,8 @@ pub const IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image config.
 pub const IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// An SPDX JSON document: the SBOM referrer's artifact, config and layer type.
+pub const SPDX_JSON: &str = "application/spdx+json";
 /// Docker's image index (manifest list), which registries still serve.
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// Docker's image manifest (schema 2).

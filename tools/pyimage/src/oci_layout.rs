@@ -161,38 +161,132 @@ pub fn check_base(dir: &Path, want: &Platform, label: &str) -> Result<BaseImage>
     layout.check_manifest(first, blob, &others)
 }
 
-/// The digest of the image (or index) an OCI layout holds: its `index.json`'s one
-/// entry, as a push sends it. Writes `sha256:<hex>` and a newline to `out`.
-pub fn write_layout_digest(dir: &Path, out: &Path) -> Result<()> {
+/// The one entry of an OCI layout's `index.json`: the image (or index) it holds, as a
+/// push sends it. Its digest is checked to be `sha256:` and 64 lowercase hex digits.
+fn layout_entry(dir: &Path) -> Result<Descriptor> {
     let index_path = dir.join("index.json");
     let bytes = read_limited(&index_path, None)?;
     let document = Document::parse(index_path, bytes, "image index")?;
     let index: ImageIndex = serde_json::from_slice(&document.bytes).map_err(document.invalid())?;
-    let digest = match index.manifests().as_slice() {
-        [one] => one.digest().to_string(),
-        other => {
-            return Err(Error::BadFile {
-                path: document.path,
-                message: format!(
-                    "lists {} manifests; a pushed layout holds exactly one image or index",
-                    other.len()
-                ),
-            })
-        }
-    };
-    if sha256_hex(&digest).is_none() {
-        return Err(Error::BadFile {
+    match index.manifests().as_slice() {
+        [one] => Ok(one.clone()),
+        other => Err(Error::BadFile {
             path: document.path,
             message: format!(
-                "names the digest {digest:?}, not sha256: and 64 lowercase hex digits"
+                "lists {} manifests; a pushed layout holds exactly one image or index",
+                other.len()
             ),
-        });
+        }),
     }
+}
+
+/// The digest of the image (or index) an OCI layout holds: its `index.json`'s one
+/// entry, as a push sends it. Writes `sha256:<hex>` and a newline to `out`.
+pub fn write_layout_digest(dir: &Path, out: &Path) -> Result<()> {
+    let digest = layout_entry(dir)?.digest().to_string();
     let (output, mut file) = TempOutput::create(out)?;
     file.write_all(format!("{digest}\n").as_bytes())
         .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
     output.commit()
 }
+
+/// The most an SBOM may have here: the SBOM of a multi-GB ML image is a few MB.
+const MAX_SBOM: u64 = 256 << 20;
+
+/// Writes an OCI layout into the directory `out` (new or empty) holding one artifact
+/// manifest that refers to the image of the layout `image`: `artifactType`, config and
+/// one layer `application/spdx+json`, both the file `sbom` (one blob), and `subject`,
+/// the image's descriptor from its `index.json`. Pushed next to the image, registries
+/// list it among the image's referrers (the OCI distribution spec's referrers API, or
+/// the `sha256-<hex>` tag index for registries without it). Same inputs, same bytes.
+///
+/// Why the SBOM is the config too rather than the empty config (`{}`) OCI 1.1 suggests:
+/// where the registry has no referrers API, the client that pushes writes the tag index,
+/// and crane (go-containerregistry v0.20, `commitSubjectReferrers`) gives each entry
+/// the config's media type as its `artifactType`. With the empty config, the entry
+/// would say `application/vnd.oci.empty.v1+json`, and scanners that look for
+/// `application/spdx+json` among an image's referrers (on GHCR, say) would not find it.
+pub fn write_sbom_referrer(image: &Path, sbom: &Path, out: &Path) -> Result<()> {
+    let subject = layout_entry(image)?;
+    let subject_type = subject.media_type().to_string();
+    if ![
+        media_type::IMAGE_MANIFEST,
+        media_type::IMAGE_INDEX,
+        media_type::DOCKER_MANIFEST,
+        media_type::DOCKER_MANIFEST_LIST,
+    ]
+    .contains(&subject_type.as_str())
+    {
+        return Err(Error::BadFile {
+            path: image.join("index.json"),
+            message: format!(
+                "lists a {subject_type:?}, not an image manifest or index; give sbom-referrer the layout of an oci_image"
+            ),
+        });
+    }
+    let file = std::fs::File::open(sbom)
+        .map_err(|e| Error::io(format!("cannot read {}", sbom.display()), e))?;
+    let sbom_bytes = read_sized(sbom, file, MAX_SBOM, "an SBOM may have here")?;
+    if let Err(e) = serde_json::from_slice::<Value>(&sbom_bytes) {
+        return Err(Error::BadFile {
+            path: sbom.to_path_buf(),
+            message: format!(
+                "is not JSON ({e}); give sbom-referrer the SPDX JSON of the image report"
+            ),
+        });
+    }
+    let cannot = |what: &Path| {
+        let what = what.display().to_string();
+        move |e| Error::io(format!("cannot write {what}"), e)
+    };
+    std::fs::create_dir_all(out).map_err(cannot(out))?;
+    if std::fs::read_dir(out)
+        .map_err(cannot(out))?
+        .next()
+        .is_some()
+    {
+        return Err(Error::BadFile {
+            path: out.to_path_buf(),
+            message: "is not empty; give sbom-referrer a new or empty directory".to_string(),
+        });
+    }
+    let blobs = out.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs).map_err(cannot(&blobs))?;
+    let put = |bytes: &[u8]| -> Result<(String, usize)> {
+        let hex = format!("{:x}", Sha256::digest(bytes));
+        let path = blobs.join(&hex);
+        std::fs::write(&path, bytes).map_err(cannot(&path))?;
+        Ok((format!("sha256:{hex}"), bytes.len()))
+    };
+    let text = |s: &str| Value::from(s).to_string();
+    let (sbom_digest, sbom_size) = put(&sbom_bytes)?;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{manifest}","artifactType":"{spdx}","config":{{"mediaType":"{spdx}","digest":"{sbom_digest}","size":{sbom_size}}},"layers":[{{"mediaType":"{spdx}","digest":"{sbom_digest}","size":{sbom_size},"annotations":{{"org.opencontainers.image.title":"sbom.spdx.json"}}}}],"subject":{{"mediaType":{subject_type},"digest":{subject_digest},"size":{subject_size}}}}}"#,
+        manifest = media_type::IMAGE_MANIFEST,
+        spdx = media_type::SPDX_JSON,
+        subject_type = text(&subject_type),
+        subject_digest = text(subject.digest().as_ref()),
+        subject_size = subject.size(),
+    );
+    let (manifest_digest, manifest_size) = put(manifest.as_bytes())?;
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","artifactType":"{}","digest":"{manifest_digest}","size":{manifest_size}}}]}}"#,
+        media_type::IMAGE_INDEX,
+        media_type::IMAGE_MANIFEST,
+        media_type::SPDX_JSON,
+    );
+    for (name, text) in [
+        ("oci-layout", OCI_LAYOUT.to_string()),
+        ("index.json", index),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(cannot(&path))?;
+    }
+    Ok(())
+}
+
+/// The `oci-layout` file of a layout this module writes.
+const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 
 /// An index entry for messages: its platform, if it names one, and its digest.
 fn describe(d: &Descriptor) -> String {
@@ -259,10 +353,7 @@ pub fn write_empty_base(out: &Path, platform: &Platform) -> Result<()> {
         media_type::IMAGE_MANIFEST,
     );
     for (name, text) in [
-        (
-            "oci-layout",
-            r#"{"imageLayoutVersion":"1.0.0"}"#.to_string(),
-        ),
+        ("oci-layout", OCI_LAYOUT.to_string()),
         ("index.json", index),
     ] {
         let path = out.join(name);
@@ -452,18 +543,27 @@ fn read_limited(path: &Path, size: Option<u64>) -> Result<Vec<u8>> {
             ),
         });
     }
-    if len > MAX_JSON_BLOB {
+    read_sized(
+        path,
+        file,
+        MAX_JSON_BLOB,
+        "a manifest or config may have here; check that --layout is a base image layout",
+    )
+}
+
+/// Reads a file of at most `max` bytes; a larger one is refused with `too_big` (what
+/// may have at most `max` bytes, and the fix).
+fn read_sized(path: &Path, file: std::fs::File, max: u64, too_big: &str) -> Result<Vec<u8>> {
+    let cannot = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let len = file.metadata().map_err(cannot)?.len();
+    if len > max {
         return Err(Error::BadFile {
             path: path.to_path_buf(),
-            message: format!(
-                "has {len} bytes, more than the {MAX_JSON_BLOB} a manifest or config may have here; check that --layout is a base image layout"
-            ),
+            message: format!("has {len} bytes, more than the {max} {too_big}"),
         });
     }
     let mut bytes = Vec::with_capacity(len as usize);
-    file.take(MAX_JSON_BLOB + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
+    file.take(max + 1).read_to_end(&mut bytes).map_err(cannot)?;
     Ok(bytes)
 }
 

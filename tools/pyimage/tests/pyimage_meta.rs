@@ -886,3 +886,149 @@ fn layout_digest_is_the_one_entry() {
     assert!(!result.status.success());
     assert!(!out.exists());
 }
+
+fn sbom_referrer(image: &Path, sbom: &Path, out: &Path) -> Output {
+    meta(&[
+        "sbom-referrer",
+        "--image",
+        image.to_str().unwrap(),
+        "--sbom",
+        sbom.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// Python's reading of a referrer layout: every blob's SHA-256 and size against its
+/// descriptor, then the manifest's artifact type, config, layer and subject.
+const CHECK_REFERRER: &str = r#"
+import hashlib, json, os, sys
+layout, sbom, subject_digest, subject_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def blob(d):
+    data = open(os.path.join(layout, "blobs", *d["digest"].split(":")), "rb").read()
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == d["digest"], d
+    assert len(data) == d["size"], d
+    return data
+assert json.load(open(os.path.join(layout, "oci-layout"))) == {"imageLayoutVersion": "1.0.0"}
+index = json.load(open(os.path.join(layout, "index.json")))
+assert index["mediaType"] == "application/vnd.oci.image.index.v1+json", index
+[entry] = index["manifests"]
+assert entry["mediaType"] == "application/vnd.oci.image.manifest.v1+json", entry
+assert entry["artifactType"] == "application/spdx+json", entry
+m = json.loads(blob(entry))
+assert m["schemaVersion"] == 2 and m["mediaType"] == entry["mediaType"], m
+assert m["artifactType"] == "application/spdx+json", m
+# The SBOM is the config and the one layer (see write_sbom_referrer).
+assert m["config"]["mediaType"] == "application/spdx+json", m
+assert blob(m["config"]) == open(sbom, "rb").read()
+[layer] = m["layers"]
+assert layer["mediaType"] == "application/spdx+json", layer
+assert layer["annotations"] == {"org.opencontainers.image.title": "sbom.spdx.json"}, layer
+assert blob(layer) == open(sbom, "rb").read()
+assert m["subject"] == {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject_digest, "size": subject_size}, m
+assert sorted(os.listdir(os.path.join(layout, "blobs", "sha256"))) == sorted(
+    d["digest"].split(":")[1] for d in [entry, layer])
+"#;
+
+/// `sbom-referrer`: an OCI artifact of the SBOM whose subject is the image's manifest,
+/// read back by Python; the same inputs give the same bytes; bad inputs write nothing.
+#[test]
+fn sbom_referrer_refers_to_the_image() {
+    let root = scratch("meta-referrer");
+    let layout = Layout::new(&root);
+    let image = layout.image("amd64", None);
+    layout.write_index(&[(image.clone(), None)]);
+    let sbom = root.join("image.spdx.json");
+    fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3","name":"//app:image"}"#).unwrap();
+    let out = root.join("referrer");
+    assert_ok(&sbom_referrer(&layout.dir, &sbom, &out));
+    let check = Command::new("python3")
+        .args(["-c", CHECK_REFERRER])
+        .arg(&out)
+        .arg(&sbom)
+        .arg(&image.1)
+        .arg(image.2.to_string())
+        .output()
+        .expect("python3");
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    let again = root.join("again");
+    assert_ok(&sbom_referrer(&layout.dir, &sbom, &again));
+    assert_eq!(tree_digest(&out), tree_digest(&again));
+
+    // Not empty: refused, nothing touched.
+    let before = tree_digest(&out);
+    let result = sbom_referrer(&layout.dir, &sbom, &out);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(
+        stderr(&result).contains("is not empty"),
+        "{}",
+        stderr(&result)
+    );
+    assert_eq!(tree_digest(&out), before);
+
+    // Each bad input names the file, exits 1 and writes nothing.
+    let bad = |name: &str, image_dir: &Path, sbom: &Path, mentions: &[&str]| {
+        let out = root.join(name).join("layout");
+        let result = sbom_referrer(image_dir, sbom, &out);
+        let message = stderr(&result);
+        assert_eq!(result.status.code(), Some(1), "{name}: {message}");
+        assert!(!message.contains("panicked"), "{message}");
+        for m in mentions {
+            assert!(message.contains(m), "{name}: no {m:?} in {message}");
+        }
+        assert!(!out.exists(), "{name}: output left behind");
+    };
+    let not_json = root.join("not.json");
+    fs::write(&not_json, "<html>").unwrap();
+    bad(
+        "not-json",
+        &layout.dir,
+        &not_json,
+        &["not.json", "is not JSON"],
+    );
+    bad(
+        "no-sbom",
+        &layout.dir,
+        &root.join("missing.json"),
+        &["missing.json"],
+    );
+    bad(
+        "no-image",
+        &root.join("nowhere"),
+        &sbom,
+        &["nowhere/index.json"],
+    );
+    let two = Layout::new(&root.join("two"));
+    two.write_index(&[
+        (two.image("amd64", None), None),
+        (two.image("arm64", None), None),
+    ]);
+    bad(
+        "two-images",
+        &two.dir,
+        &sbom,
+        &["index.json", "lists 2 manifests"],
+    );
+    let config = Layout::new(&root.join("config"));
+    let c = config.config("amd64", None);
+    config.write_index(&[(c, None)]);
+    bad(
+        "config-entry",
+        &config.dir,
+        &sbom,
+        &["not an image manifest or index"],
+    );
+    let evil = Layout::new(&root.join("evil"));
+    fs::write(
+        evil.dir.join("index.json"),
+        format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{MANIFEST}","digest":"sha256:../../etc","size":1}}]}}"#),
+    )
+    .unwrap();
+    bad(
+        "evil-digest",
+        &evil.dir,
+        &sbom,
+        &["index.json", "not a SHA-256 digest"],
+    );
+}

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use pyimage::atomic::{OutputSet, TempOutput};
 use pyimage::oci_layout::{
     check_base, check_layer_count, write_base_check, write_empty_base, write_layout_digest,
-    Platform,
+    write_sbom_referrer, Platform,
 };
 use pyimage::report::ImageReport;
 use pyimage::sbom::{spdx, Interpreter};
@@ -16,7 +16,7 @@ use pyimage::status::{write_defined_version_tag, write_version_tag};
 use std::io::Write as _;
 
 /// Read and write what the image rules need besides layers: a base image's platform, an
-/// empty base image, the version tag, the image report and SBOM.
+/// empty base image, the version tag, the image report and SBOM, the SBOM's referrer.
 ///
 /// Arguments may also come from `@PARAMFILE` (one argument per line).
 #[derive(Debug, Parser)]
@@ -143,6 +143,23 @@ enum Command {
         sbom: PathBuf,
     },
 
+    /// Write an OCI layout holding the SBOM as an artifact that refers to an image (its
+    /// `subject`), to push next to it: registries then list it among the image's
+    /// referrers.
+    SbomReferrer {
+        /// The image: an OCI image layout of one image or index (an oci_image).
+        #[arg(long, value_name = "DIR")]
+        image: PathBuf,
+
+        /// The SPDX JSON of the image (the `report` subcommand's `--sbom`).
+        #[arg(long, value_name = "FILE")]
+        sbom: PathBuf,
+
+        /// The layout directory to write (new or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+
     /// Write the version tag file: TEXT, then the version and a newline if there is one.
     /// The version is an OCI tag from `--define` or from Bazel's workspace status file.
     #[command(group = clap::ArgGroup::new("source").required(true).args(["define", "status"]))]
@@ -236,6 +253,7 @@ fn run() -> anyhow::Result<()> {
             }
         }
         Command::LayoutDigest { layout, out } => write_layout_digest(&layout, &out)?,
+        Command::SbomReferrer { image, sbom, out } => write_sbom_referrer(&image, &sbom, &out)?,
         Command::EmptyBase {
             os,
             architecture,
