@@ -41,6 +41,29 @@ expect_macro_failure 'py_image(name = "image", binary = "//examples/flask_app:ap
 expect_failure //rules/tests:deep_base_layers "//rules/tests:deep_base_layers would have 128 layers, 125 of its base and 3 on top, and Docker and containerd refuse images of more than 127 layers"
 expect_failure //rules/tests:base_mismatch_layers "base of //rules/tests:base_mismatch_layers is arm64 but \`platform\` builds for amd64: use a base image for linux/amd64"
 
+# The stock-Bazel path: without the test bed's flag the examples' base is the
+# image MODULE.bazel pulls by digest, which the offline stand-in refuses to fetch.
+expect_failure //:image "would pull docker.io/library/debian@sha256:" --@rules_pyimage//dev/testbed:rootfs_base=false
+# A consumer's module graph: rules_pyimage (not the root there, so only its
+# non-dev part) uses no test-bed extension and pulls no image.
+if graph=$(cd e2e/smoke_testbed && ../../bazelw mod graph --extension_info=usages --output=json 2>/dev/null); then
+    if python3 -c '
+import json, sys
+node = next(n for n in json.load(sys.stdin)["dependencies"] if n["name"] == "rules_pyimage")
+used = [u["key"] for u in node["extensionUsages"]]
+bad = [u for u in used if "/dev/testbed" in u or u.endswith("oci:extensions.bzl%oci")]
+print("rules_pyimage uses", ", ".join(used))
+sys.exit(1 if bad or not used else 0)' <<<"$graph"; then
+        echo "PASS: rules_pyimage's non-dev part loads no test-bed extension and pulls no image"
+    else
+        echo "FAIL: rules_pyimage's non-dev part uses a test-bed extension or oci.pull"
+        status=1
+    fi
+else
+    echo "FAIL: bazel mod graph failed in e2e/smoke_testbed"
+    status=1
+fi
+
 # The version tag of push_<registry>_tag: from --define, or from a workspace
 # status key when stamping.
 version_tag() { # bazel flags... -> content of the built tag file
