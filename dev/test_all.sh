@@ -171,7 +171,7 @@ for suite in "${SUITES[@]}"; do
         run_suite "bazel test //... (e2e/smoke_testbed)" bazel_test e2e/smoke_testbed
         run_suite "prebuilt tools (e2e/smoke_testbed)" dev/suites/prebuilt_test.sh
         ;;
-    smoke) run_suite "bazel test //... (e2e/smoke)" bazel_test e2e/smoke ;;
+    smoke) run_suite "bazel test //... (e2e/smoke)" dev/suites/smoke_test.sh ;;
     *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro, e2e, smoke or ml)" ;;
     esac
 done
