@@ -159,7 +159,11 @@ for suite in "${SUITES[@]}"; do
     case "$suite" in
     cargo) run_suite "cargo test (tools/)" cargo_tests ;;
     lint) run_suite "buildifier lint" lint ;;
-    bazel) run_suite "bazel test //... (root)" bazel_test "$REPO" ;;
+    bazel)
+        run_suite "bazel test //... (root)" bazel_test "$REPO"
+        # the optional rules_img add-on, a module of its own, on the rules_img stand-in
+        run_suite "bazel test //... (img)" bazel_test img
+        ;;
     errors) run_suite "build-time errors, stamping" dev/suites/errors_test.sh ;;
     incremental) run_suite "incremental rebuild" dev/suites/incremental_test.sh ;;
     repro) run_suite "reproducible + remote cache" dev/suites/repro_test.sh ;;

@@ -75,7 +75,11 @@ def _files_layer_impl(ctx):
     layer = _write_layer(ctx, ctx.label.name, sorted(lines) + pkg.lines, depset(inputs, transitive = [pkg.inputs]))
     return [
         DefaultInfo(files = depset([layer.blob])),
-        OutputGroupInfo(descriptors = depset([layer.descriptor]), report = depset([layer.report])),
+        OutputGroupInfo(
+            descriptors = depset([layer.descriptor]),
+            img_metadata = depset([layer.img_metadata]),
+            report = depset([layer.report]),
+        ),
     ]
 
 files_layer = rule(

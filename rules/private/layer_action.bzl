@@ -4,6 +4,24 @@ TOOLS_TOOLCHAIN = Label("//rules:toolchain_type")
 
 EXTENSIONS = {"gzip": ".tar.gz", "none": ".tar", "zstd": ".tar.zst"}
 
+MEDIA_TYPES = {
+    "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "none": "application/vnd.oci.image.layer.v1.tar",
+    "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+}
+
+def _created_by(label, layer):
+    """The layer's history entry: `bazel build //pkg:name (layer)`.
+
+    As rules_img's own layers say it (`layer_history(layer_name(label))`,
+    img/private/common/layer_helper.bzl:42-78 of v0.3.19), with the layer's name,
+    since one target writes several layers.
+    """
+    name = str(label)
+    if name.startswith("@@//"):
+        name = name[2:]
+    return "bazel build {} ({})".format(name, layer)
+
 COMMON_ATTRS = {
     "compression": attr.string(
         doc = "Layer compression. rules_oci 2.x stores layers as given, so compress here.",
@@ -71,13 +89,16 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none",
             hint) to warn about packages over the threshold, or None.
 
     Returns:
-        struct(name, blob, descriptor, report, contents): `contents` is the JSON
-        `pyimage-meta report` reads (distributions, files, strip savings).
+        struct(name, blob, descriptor, report, contents, img_metadata, media_type):
+        `contents` is the JSON `pyimage-meta report` reads (distributions, files,
+        strip savings); `img_metadata` the layer's metadata as rules_img reads it
+        (`SingleLayerInfo.metadata`), written by the same action as the blob.
     """
     blob = ctx.actions.declare_file("{}/{}{}".format(ctx.label.name, layer, EXTENSIONS[options.compression]))
     descriptor = ctx.actions.declare_file("{}/{}.json".format(ctx.label.name, layer))
     report = ctx.actions.declare_file("{}/{}.report.txt".format(ctx.label.name, layer))
     contents = ctx.actions.declare_file("{}/{}.contents.json".format(ctx.label.name, layer))
+    img_metadata = ctx.actions.declare_file("{}/{}.img.json".format(ctx.label.name, layer))
     args = ctx.actions.args()
     args.add("--manifest", manifest)
     args.add("--name", layer)
@@ -85,6 +106,8 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none",
     args.add("--descriptor", descriptor)
     args.add("--report", report)
     args.add("--contents", contents)
+    args.add("--img-metadata", img_metadata)
+    args.add("--created-by", _created_by(ctx.label, layer))
     args.add("--compression", options.compression)
     if options.level >= 0:
         args.add("--level", str(options.level))
@@ -108,9 +131,17 @@ def layer_action(ctx, tools, layer, manifest, inputs, options, profile = "none",
         executable = tools.layer_splitter,
         arguments = [args],
         inputs = depset([manifest], transitive = [inputs]),
-        outputs = [blob, descriptor, report, contents],
+        outputs = [blob, descriptor, report, contents, img_metadata],
         mnemonic = "PyImageLayer",
         progress_message = "Layering %{label} (" + layer + ")",
         toolchain = TOOLS_TOOLCHAIN,
     )
-    return struct(name = layer, blob = blob, descriptor = descriptor, report = report, contents = contents)
+    return struct(
+        name = layer,
+        blob = blob,
+        descriptor = descriptor,
+        report = report,
+        contents = contents,
+        img_metadata = img_metadata,
+        media_type = MEDIA_TYPES[options.compression],
+    )

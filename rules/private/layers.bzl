@@ -10,7 +10,7 @@ load(":transition.bzl", "TRANSITION_ATTRS", "platform_transition")
 PyImageLayersInfo = provider(
     doc = "The layers of a py_image_layers target and where the binary lands in the image.",
     fields = {
-        "layers": "list of struct(name, blob, descriptor, report, contents) in image order",
+        "layers": "list of struct(name, blob, descriptor, report, contents, img_metadata, media_type) in image order; `img_metadata` is the layer's metadata JSON as rules_img reads it",
         "base_check": "list of the base check's File (`PLATFORM DIGEST`), empty without a base",
         "interpreter": "struct(version, source repository) of the in-build interpreter, or None",
         "mtime": "int: the layers' modification time",
@@ -23,7 +23,7 @@ PyImageLayersInfo = provider(
 PyImageSharedLayersInfo = provider(
     doc = "Layers of external repositories that images share: see py_shared_layers.",
     fields = {
-        "layers": "list of struct(name, blob, descriptor, report, contents) in image order",
+        "layers": "list of struct(name, blob, descriptor, report, contents, img_metadata, media_type) in image order",
         "repos": "dict: canonical name of each repository the layers hold -> its layer's name",
         "files": "depset of every File the layers hold",
         "external_dir": "string: the directory of the repositories in the image (`<root>/external`)",
@@ -81,6 +81,8 @@ oci_image(
 ```
 
 Output groups: `descriptors` (per-layer JSON with digest, size and diff_id),
+`img_metadata` (the same per layer as rules_img's layer metadata, for the
+`py_img_layers` adapter of the `rules_pyimage_img` module, docs/img.md),
 `report` (a size report), `entrypoint` (the command file for `oci_image`).
 py_image adds the image report and SBOM over these and its extra layers
 (`<name>_tars`).
@@ -527,6 +529,7 @@ def _py_image_layers_impl(ctx):
         OutputGroupInfo(
             descriptors = depset([layer.descriptor for layer in layers]),
             entrypoint = depset([entrypoint_file]),
+            img_metadata = depset([layer.img_metadata for layer in layers]),
             report = depset([report]),
             _validation = depset(base_check),
         ),
@@ -580,6 +583,7 @@ def _py_shared_layers_impl(ctx):
         DefaultInfo(files = depset([layer.blob for layer in layers])),
         OutputGroupInfo(
             descriptors = depset([layer.descriptor for layer in layers]),
+            img_metadata = depset([layer.img_metadata for layer in layers]),
             report = depset([report]),
         ),
         PyImageSharedLayersInfo(

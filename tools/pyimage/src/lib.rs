@@ -15,7 +15,7 @@
 //! - [`compress`]: parallel gzip and zstd; [`deflate_scan`] finds block boundaries so
 //!   independently deflated blocks chain into one stream.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON; [`media_type`]: the
-//!   OCI media types.
+//!   OCI media types; [`img_metadata`]: the same facts as rules_img's layer metadata.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
 //! - [`contents`]: what a layer holds (distributions, files), for the image report.
 //! - [`layer`], [`split`]: writing the layer; [`atomic`]: outputs that appear only when done;
@@ -42,6 +42,7 @@ pub mod digest;
 pub mod elf;
 pub mod error;
 pub mod fuzzing;
+pub mod img_metadata;
 pub mod inputs;
 pub mod layer;
 pub mod manifest;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::atomic::{check_output_paths, OutputSet, ResolvedOutput, TempOutput};
 use crate::contents::render_contents;
 use crate::error::{Error, Result};
+use crate::img_metadata::render_img_metadata;
 use crate::inputs::{collect_inputs, Entry, EntryKind, InputOptions};
 use crate::layer::{write_layer, LayerOptions, LayerTarget, WrittenLayer};
 use crate::manifest::{read_manifest, ManifestEntry, ManifestLine};
@@ -33,6 +34,10 @@ pub struct SplitConfig {
     pub report: Option<PathBuf>,
     /// Where to write the contents JSON (see [`crate::contents`]).
     pub contents: Option<PathBuf>,
+    /// Where to write rules_img's layer metadata JSON (see [`crate::img_metadata`]).
+    pub img_metadata: Option<PathBuf>,
+    /// The history entry's `created_by` in the rules_img metadata.
+    pub created_by: Option<String>,
     /// Compression, owner, mtime, debug stripping.
     pub layer: LayerOptions,
     /// Built-in strip rules.
@@ -185,10 +190,19 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
         }
         None => None,
     };
-    // Every output of the run (blob, descriptor, report, contents) appears, or none does.
+    let img_metadata_output = match &config.img_metadata {
+        Some(path) => {
+            let json = render_img_metadata(&written.descriptor, config.created_by.as_deref());
+            Some(write_text(path, "rules_img metadata", &json)?)
+        }
+        None => None,
+    };
+    // Every output of the run (blob, descriptor, report, contents, rules_img metadata)
+    // appears, or none does.
     let mut outputs = OutputSet::from(written.into_outputs());
     outputs.extend(report_output);
     outputs.extend(contents_output);
+    outputs.extend(img_metadata_output);
     outputs.commit()?;
     Ok(SplitOutcome { report, warnings })
 }
@@ -201,8 +215,9 @@ fn write_text(path: &std::path::Path, what: &str, text: &str) -> Result<TempOutp
     Ok(output)
 }
 
-/// Refuses a layer name the report cannot hold, and resolves every output of the run
-/// (blob, descriptor, report), refusing before any work two that are one file, one that
+/// Refuses a layer name the report cannot hold and a history entry without the file it
+/// goes to, and resolves every output of the run (blob, descriptor, report, contents,
+/// rules_img metadata), refusing before any work two that are one file, one that
 /// is a directory or in a missing or read-only directory, and one that is the manifest
 /// or a parameter file.
 fn check_outputs(config: &SplitConfig) -> Result<Vec<ResolvedOutput>> {
@@ -211,6 +226,11 @@ fn check_outputs(config: &SplitConfig) -> Result<Vec<ResolvedOutput>> {
             "--name {:?} is not a usable layer name; give a non-empty name without control characters, such as {DEFAULT_LAYER_NAME:?}",
             config.name
         )));
+    }
+    if config.created_by.is_some() && config.img_metadata.is_none() {
+        return Err(Error::LayerSpec(
+            "--created-by is the history entry of the rules_img metadata: give --img-metadata FILE too, or leave --created-by out".to_string(),
+        ));
     }
     let mut outputs = vec![
         ("--output".to_string(), config.output.clone()),
@@ -221,6 +241,9 @@ fn check_outputs(config: &SplitConfig) -> Result<Vec<ResolvedOutput>> {
     }
     if let Some(contents) = &config.contents {
         outputs.push(("--contents".to_string(), contents.clone()));
+    }
+    if let Some(img_metadata) = &config.img_metadata {
+        outputs.push(("--img-metadata".to_string(), img_metadata.clone()));
     }
     let mut inputs = vec![("manifest".to_string(), config.manifest.clone())];
     for param_file in &config.param_files {

@@ -40,6 +40,11 @@ fn start(root: &Path) -> Child {
         .arg(format!("--output={}", out.join("layer.tgz").display()))
         .arg(format!("--descriptor={}", out.join("layer.json").display()))
         .arg(format!("--report={}", out.join("report.txt").display()))
+        .arg(format!(
+            "--img-metadata={}",
+            out.join("layer.img.json").display()
+        ))
+        .args(["--created-by", "bazel build //app:layers (app)"])
         .current_dir(root)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

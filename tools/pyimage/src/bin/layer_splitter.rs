@@ -89,6 +89,17 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     contents: Option<PathBuf>,
 
+    /// Also write the layer's metadata as rules_img reads it (`SingleLayerInfo.metadata`:
+    /// exactly `diff_id`, `mediaType`, `digest`, `size` and `history`) to PATH, so that
+    /// rules_img's image rules take the layer without hashing it again.
+    #[arg(long, value_name = "PATH")]
+    img_metadata: Option<PathBuf>,
+
+    /// The `created_by` of the history entry in --img-metadata, such as
+    /// `bazel build //app:layers (deps)`; without it the metadata has no history.
+    #[arg(long, value_name = "TEXT")]
+    created_by: Option<String>,
+
     /// Warn (on stderr and in the report) about each --package directory whose files in
     /// the layer add up to more than BYTES; 0 turns the warning off.
     #[arg(long, value_name = "BYTES", default_value_t = 0)]
@@ -142,6 +153,8 @@ fn run() -> anyhow::Result<()> {
         descriptor: args.descriptor,
         report: args.report,
         contents: args.contents,
+        img_metadata: args.img_metadata,
+        created_by: args.created_by,
         layer: LayerOptions {
             compress: CompressOptions {
                 compression: args.compression,
