@@ -76,6 +76,15 @@ lint() {
         echo "buildifier: fix with: $bin -lint=fix -mode=fix \$(git ls-files '*.bzl' '*.bazel')"
         return 1
     fi
+    # Bazel's convenience links (bazel-bin, bazel-<workspace>, ...) point into this
+    # machine's output base: a workspace's belong in .gitignore, never in a commit.
+    local links
+    links=$(git ls-files -s | awk -F '\t' '$1 ~ /^120000 / && $2 ~ /(^|\/)bazel-[^\/]+$/ { print $2 }')
+    if [ -n "$links" ]; then
+        echo "Bazel's output links are tracked (git rm --cached them, list the workspace in .gitignore):"
+        sed 's/^/  /' <<<"$links"
+        return 1
+    fi
 }
 
 bazel_test() { # workspace dir
