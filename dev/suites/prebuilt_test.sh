@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prebuilt tools through the module's own extension: the tools built once as a
-# release builds them (dev/release/build_tools.sh), the pinned table written by
+# Prebuilt tools through the module's own extension: the tools built as a
+# release builds them (dev/release/build_tools.sh), twice, from sources at two
+# paths, to the same bytes; the pinned table written by
 # the release's script (dev/release/write_prebuilt_table.py) with file:// URLs,
 # and e2e/smoke_testbed, in a fresh output base, builds and tests its image with
 # no Rust compile and no crate fetched. A wrong checksum fails the build with the
@@ -26,7 +27,23 @@ TARGET=$(rustc -vV | sed -n 's/^host: //p')
 
 echo "== the tools for $PLATFORM ($TARGET), built as a release builds them"
 # a cache of its own: the release flags differ from tools/target's
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 CARGO_TARGET_DIR="$TESTBED_CACHE/cargo-release-tools" dev/release/build_tools.sh "$PLATFORM" "$TARGET" "$WORK/dist" 2>&1 | tail -n 3
+
+echo "== the same tools from a copy of the sources elsewhere (another checkout path, target directory, cargo home and umask)"
+ELSEWHERE="$WORK/elsewhere/rules_pyimage"
+mkdir -p "$ELSEWHERE" "$WORK/elsewhere/cargo"
+tar -C "$REPO" --exclude=./tools/target -cf - ./tools ./dev/release ./rules/private/prebuilt_platforms.bzl | tar -C "$ELSEWHERE" -xf -
+# The crates the first build fetched, seen through another cargo home: rustc
+# gets their sources by that path, which a missing remap would leave in the binaries.
+ln -s "${CARGO_HOME:-$HOME/.cargo}/registry" "$WORK/elsewhere/cargo/registry"
+(umask 077 && CARGO_HOME="$WORK/elsewhere/cargo" CARGO_TARGET_DIR="$TESTBED_CACHE/cargo-release-tools-elsewhere" \
+    "$ELSEWHERE/dev/release/build_tools.sh" "$PLATFORM" "$TARGET" "$WORK/dist-elsewhere" 2>&1 | tail -n 3)
+for tool in layer-splitter pyimage-meta; do
+    cmp -s "$WORK/dist/$tool-$PLATFORM.sha256" "$WORK/dist-elsewhere/$tool-$PLATFORM.sha256" ||
+        fail "$tool-$PLATFORM differs between two builds of the same sources: $(cat "$WORK/dist/$tool-$PLATFORM.sha256") vs $(cat "$WORK/dist-elsewhere/$tool-$PLATFORM.sha256") (a path, time or umask reaches the binary)"
+done
+echo "PASS: both builds give the same binaries ($(cut -c1-12 "$WORK/dist/layer-splitter-$PLATFORM.sha256")…, $(cut -c1-12 "$WORK/dist/pyimage-meta-$PLATFORM.sha256")…)"
 
 keep tools/prebuilt_tools.bzl
 write_table() { # checksum directory
