@@ -27,6 +27,11 @@ cd "$REPO"
 # shellcheck source=dev/suites/lib.sh
 . "$REPO/dev/suites/lib.sh"
 e2e_workdir "$(mktemp -d "$REPO/.bench.XXXXXX")"
+# An output base of its own, removed at the end: 10 GiB of deps and the
+# variants' outputs would otherwise stay in the checkout's (tens of GB).
+mkdir -p "$TESTBED_CACHE/tmp"
+OUTPUT_BASE=$(mktemp -d "$TESTBED_CACHE/tmp/bench-output.XXXXXX")
+bazelw() { BAZELW_STARTUP_OPTS="--output_base=$OUTPUT_BASE" "$REPO/bazelw" "$@"; }
 RUNS=${1:-3}
 SIZES=${2:-1024}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS=$RUNS: give a positive number of runs" >&2; exit 2; }
@@ -61,7 +66,14 @@ stop_registries() {
     for d in "$WORK"/registries/*/; do [ -d "$d" ] && stop_registry "$d"; done
     rm -rf "$WORK/registries"
 }
-trap 'stop_registries; _e2e_cleanup' EXIT
+cleanup() {
+    stop_registries
+    bazelw shutdown >/dev/null 2>&1 || true
+    chmod -R u+w "$OUTPUT_BASE" 2>/dev/null
+    rm -rf "$OUTPUT_BASE"
+    _e2e_cleanup
+}
+trap cleanup EXIT
 blob_bytes() { du -sb "$WORK/registries/$1/registry" 2>/dev/null | cut -f1 || echo 0; } # variant
 push_target() { # variant -> push target and its arguments
     if [ "$1" = py_image ]; then echo "//bench/synth:push_bench_latest"; else echo "//bench/synth:push_$1"; fi
@@ -69,12 +81,12 @@ push_target() { # variant -> push target and its arguments
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; } # size variant metric value
 
 bazel_build() { # variant flags...
-    ./bazelw build "//bench/synth:$1" "${@:2}" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+    bazelw build "//bench/synth:$1" "${@:2}" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 }
 bazel_push() { # variant flags...
     local repo="127.0.0.1:${PORT[$1]}/bench/$1" extra=()
     [ "$1" = py_image ] || extra=(--tag latest)
-    ./bazelw run "$(push_target "$1")" "${@:2}" -- --repository "$repo" ${extra[@]+"${extra[@]}"} >"$WORK/push.log" 2>&1 ||
+    bazelw run "$(push_target "$1")" "${@:2}" -- --repository "$repo" ${extra[@]+"${extra[@]}"} >"$WORK/push.log" 2>&1 ||
         { cat "$WORK/push.log"; exit 1; }
 }
 build_and_push() { bazel_build "$@" && bazel_push "$@"; }
@@ -92,19 +104,28 @@ stored() { # size variant metric command...: runs it, records the registry's gro
     record "$1" "$2" "$3" "$(($(blob_bytes "$2") - before))"
 }
 
+# The tools, the interpreter's layer and the base, built once before anything is
+# timed (from the shared disk cache where it has them), on a 1 MiB deps set.
+echo "== warming up: the tools and what no run changes" >&2
+printf 'mib=1\nseed=warm-up\n' >"$DEPS_SET"
+targets=()
+for v in "${VARIANTS[@]}"; do targets+=("//bench/synth:$v"); done
+# Every output downloaded, in the warm-up as in the runs: the runs' disk cache
+# is removed after each, and a server that only remembered an output's digest
+# would ask it for it.
+bazelw build "${targets[@]}" --remote_download_outputs=all >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+
 for mb in ${SIZES//,/ }; do
     for run in $(seq 1 "$RUNS"); do
         for v in "${VARIANTS[@]}"; do
             # A seed of its own per variant: each pays for Bazel digesting a deps set
             # it has not seen, as it would after a lock change.
             printf 'mib=%s\nseed=%s\n' "$mb" "$NONCE-$mb-$run-$v" >"$DEPS_SET"
-            # Every output downloaded: the disk cache is removed after each run, and a
-            # server that only remembered an output's digest would ask it for it.
             flags=(--disk_cache="$WORK/disk_cache" --remote_download_outputs=all)
             echo "== $mb MiB, run $run/$RUNS: $v" >&2
             start_variant_registry "$v"
             # Writing the new deps set is the repository's fetch, not the build's: do it first.
-            ./bazelw build --nobuild "//bench/synth:$v" "${flags[@]}" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+            bazelw build --nobuild "//bench/synth:$v" "${flags[@]}" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
             timed "$mb" "$v" "new deps" bazel_build "$v" "${flags[@]}"
             stored "$mb" "$v" "push bytes" timed "$mb" "$v" "push" bazel_push "$v" "${flags[@]}"
             edit_app
