@@ -113,7 +113,8 @@ for v in "${VARIANTS[@]}"; do targets+=("//bench/synth:$v"); done
 # Every output downloaded, in the warm-up as in the runs: the runs' disk cache
 # is removed after each, and a server that only remembered an output's digest
 # would ask it for it.
-bazelw build "${targets[@]}" --remote_download_outputs=all >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+DOWNLOAD_ALL=(--remote_download_outputs=all)
+bazelw build "${targets[@]}" "${DOWNLOAD_ALL[@]}" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 
 for mb in ${SIZES//,/ }; do
     for run in $(seq 1 "$RUNS"); do
@@ -121,7 +122,7 @@ for mb in ${SIZES//,/ }; do
             # A seed of its own per variant: each pays for Bazel digesting a deps set
             # it has not seen, as it would after a lock change.
             printf 'mib=%s\nseed=%s\n' "$mb" "$NONCE-$mb-$run-$v" >"$DEPS_SET"
-            flags=(--disk_cache="$WORK/disk_cache" --remote_download_outputs=all)
+            flags=(--disk_cache="$WORK/disk_cache" "${DOWNLOAD_ALL[@]}")
             echo "== $mb MiB, run $run/$RUNS: $v" >&2
             start_variant_registry "$v"
             # Writing the new deps set is the repository's fetch, not the build's: do it first.
