@@ -274,52 +274,115 @@ fn dynamic_codes(bits: &mut Bits<'_>) -> Option<(Code, Code)> {
 
 /// Skips the symbols of one Huffman-coded block up to and including its end-of-block
 /// code. `None` if the data is invalid or runs out.
+///
+/// While at least 8 bytes are left, a fast loop keeps the bit buffer in registers and
+/// tops it up to 56 or more bits without branches, which leaves room for three
+/// table-resolved literals (11 bits each) or one match (11 + 5 + 11 + 13 bits) before the
+/// next top-up; codes longer than the table and the stream's last bytes take the careful
+/// loop.
 fn skip_huffman_block(bits: &mut Bits<'_>, literals: &Code, distances: &Code) -> Option<()> {
     const MASK: u64 = (1 << TABLE_BITS) - 1;
-    loop {
-        // A match takes at most 15 + 5 + 15 + 13 = 48 bits.
-        if bits.count < 48 && !bits.refill() {
-            return None;
-        }
-        // Literals, the common case, in registers. Bits past `count` read as zeros, but
-        // an entry only depends on its code's bits, so a literal whose code fits in
-        // `count` is right.
-        let (mut buffer, mut count) = (bits.buffer, bits.count);
-        let mut entry = literals.table[(buffer & MASK) as usize];
-        while entry & KIND == LITERAL && u32::from(entry & 0xff) <= count {
+    let (lit, dist) = (&*literals.table, &*distances.table);
+    let data = bits.data;
+    let (mut buffer, mut count, mut next) = (bits.buffer, bits.count, bits.next);
+    while let Some(word) = data.get(next..next + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        buffer |= word << count;
+        next += ((63 - count) / 8) as usize;
+        count |= 56;
+        let mut entry = lit[(buffer & MASK) as usize];
+        if entry & KIND == LITERAL {
             buffer >>= entry & 0xff;
             count -= u32::from(entry & 0xff);
-            entry = literals.table[(buffer & MASK) as usize];
+            entry = lit[(buffer & MASK) as usize];
+            if entry & KIND == LITERAL {
+                buffer >>= entry & 0xff;
+                count -= u32::from(entry & 0xff);
+                entry = lit[(buffer & MASK) as usize];
+                if entry & KIND == LITERAL {
+                    buffer >>= entry & 0xff;
+                    count -= u32::from(entry & 0xff);
+                    continue;
+                }
+            }
         }
-        bits.buffer = buffer;
-        bits.count = count;
-        if count < 48 {
-            continue; // refill, then look the symbol up again
-        }
-        if entry & KIND == LONG {
-            entry = slow_entry(literals, bits, literal_entry)?;
+        if count < 40 {
+            continue; // top up first: a match may need 40 bits
         }
         match entry & KIND {
-            LITERAL => {
+            MATCH => {
+                buffer >>= entry & 0xff;
+                count -= u32::from(entry & 0xff);
+                let entry = dist[(buffer & MASK) as usize];
+                if entry & KIND == MATCH {
+                    buffer >>= entry & 0xff;
+                    count -= u32::from(entry & 0xff);
+                    continue;
+                }
+                if entry & KIND != LONG {
+                    return None;
+                }
+                (bits.buffer, bits.count, bits.next) = (buffer, count, next);
+                let entry = slow_entry(distances, bits, distance_entry)?;
+                if entry & KIND != MATCH {
+                    return None;
+                }
                 bits.consume(u32::from(entry & 0xff));
-                continue;
             }
             END => {
-                bits.consume(u32::from(entry & 0xff));
+                buffer >>= entry & 0xff;
+                count -= u32::from(entry & 0xff);
+                (bits.buffer, bits.count, bits.next) = (buffer, count, next);
                 return Some(());
             }
-            MATCH => bits.consume(u32::from(entry & 0xff)),
-            _ => return None,
+            // A code longer than the table, or none: the careful loop sorts it out.
+            _ => {
+                (bits.buffer, bits.count, bits.next) = (buffer, count, next);
+                if skip_one_symbol(bits, literals, distances)? {
+                    return Some(());
+                }
+            }
         }
-        let mut entry = distances.table[(bits.buffer & MASK) as usize];
-        if entry & KIND == LONG {
-            entry = slow_entry(distances, bits, distance_entry)?;
-        }
-        if entry & KIND != MATCH {
-            return None;
-        }
-        bits.consume(u32::from(entry & 0xff));
+        (buffer, count, next) = (bits.buffer, bits.count, bits.next);
     }
+    (bits.buffer, bits.count, bits.next) = (buffer, count, next);
+    while !skip_one_symbol(bits, literals, distances)? {}
+    Some(())
+}
+
+/// Skips one symbol (a literal, a match with its distance, or the end of the block: then
+/// true) reading bit by bit where needed. `None` if the data is invalid or runs out.
+fn skip_one_symbol(bits: &mut Bits<'_>, literals: &Code, distances: &Code) -> Option<bool> {
+    const MASK: u64 = (1 << TABLE_BITS) - 1;
+    // A match takes at most 15 + 5 + 15 + 13 = 48 bits.
+    if bits.count < 48 && !bits.refill() {
+        return None;
+    }
+    let mut entry = literals.table[(bits.buffer & MASK) as usize];
+    if entry & KIND == LONG {
+        entry = slow_entry(literals, bits, literal_entry)?;
+    }
+    match entry & KIND {
+        LITERAL => {
+            bits.consume(u32::from(entry & 0xff));
+            return Some(false);
+        }
+        END => {
+            bits.consume(u32::from(entry & 0xff));
+            return Some(true);
+        }
+        MATCH => bits.consume(u32::from(entry & 0xff)),
+        _ => return None,
+    }
+    let mut entry = distances.table[(bits.buffer & MASK) as usize];
+    if entry & KIND == LONG {
+        entry = slow_entry(distances, bits, distance_entry)?;
+    }
+    if entry & KIND != MATCH {
+        return None;
+    }
+    bits.consume(u32::from(entry & 0xff));
+    Some(false)
 }
 
 /// Scans a raw deflate stream. Returns `None` if it is malformed or truncated.
