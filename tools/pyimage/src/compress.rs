@@ -1,7 +1,6 @@
 //! Layer compression: none, gzip (parallel, pigz-style, one gzip member) or zstd
 //! (libzstd's multithreaded encoder). Output bytes never depend on the thread count.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
@@ -10,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use libdeflater::{CompressionLvl, Compressor};
+use sha2::{Digest as _, Sha256};
 
 use crate::deflate_scan::scan;
+use crate::digest::{Digest, HashingWriter};
 use crate::media_type;
+use crate::offload::Offload;
 
 /// The layer compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,21 +164,29 @@ pub struct CompressOptions {
     pub threads: usize,
 }
 
-/// A streaming compressor writing into `W`.
-pub enum Encoder<W: Write + Send> {
+/// A streaming compressor writing into `W`. [`Encoder::finish`] also gives the SHA-256 of
+/// the uncompressed bytes (the layer's diff ID), taken off the calling thread where the
+/// compression has threads of its own.
+pub enum Encoder<W: Write + Send + 'static> {
     /// No compression.
-    Plain(W),
+    Plain(HashingWriter<W>),
     /// Parallel gzip.
     Gzip(ParallelGzip<W>),
-    /// zstd.
-    Zstd(zstd::stream::write::Encoder<'static, W>),
+    /// zstd; the uncompressed bytes are hashed and the compressed ones written on threads
+    /// of their own.
+    Zstd {
+        /// libzstd's encoder.
+        encoder: zstd::stream::write::Encoder<'static, Offload<W>>,
+        /// The uncompressed bytes' hash.
+        input: Offload<HashingWriter<io::Sink>>,
+    },
 }
 
-impl<W: Write + Send> Encoder<W> {
+impl<W: Write + Send + 'static> Encoder<W> {
     /// Starts a compressed stream into `out`.
     pub fn new(out: W, options: CompressOptions) -> io::Result<Self> {
         Ok(match options.compression {
-            Compression::None => Encoder::Plain(out),
+            Compression::None => Encoder::Plain(HashingWriter::new(out)),
             Compression::Gzip => Encoder::Gzip(ParallelGzip::new(
                 out,
                 options.level,
@@ -184,6 +194,7 @@ impl<W: Write + Send> Encoder<W> {
                 GZIP_BLOCK,
             )?),
             Compression::Zstd => {
+                let out = Offload::new(out, "zstd-out")?;
                 let mut encoder = zstd::stream::write::Encoder::new(out, options.level)?;
                 // Always use libzstd's multithreaded mode (even with one worker): its
                 // output depends on the parameters, not on the number of workers.
@@ -192,27 +203,36 @@ impl<W: Write + Send> Encoder<W> {
                 // flight on two workers; 4 MiB jobs halve that for ~0.1% in size.
                 encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
                 encoder.include_checksum(false)?;
-                Encoder::Zstd(encoder)
+                let input = Offload::new(HashingWriter::new(io::sink()), "zstd-hash")?;
+                Encoder::Zstd { encoder, input }
             }
         })
     }
 
-    /// Ends the stream and returns the inner writer.
-    pub fn finish(self) -> io::Result<W> {
+    /// Ends the stream; returns the inner writer and the digest of the uncompressed bytes.
+    pub fn finish(self) -> io::Result<(W, Digest)> {
         match self {
-            Encoder::Plain(w) => Ok(w),
+            Encoder::Plain(w) => Ok(w.finish()),
             Encoder::Gzip(g) => g.finish(),
-            Encoder::Zstd(z) => z.finish(),
+            Encoder::Zstd { encoder, input } => {
+                let out = encoder.finish()?.finish()?;
+                let (_, digest) = input.finish()?.finish();
+                Ok((out, digest))
+            }
         }
     }
 }
 
-impl<W: Write + Send> Write for Encoder<W> {
+impl<W: Write + Send + 'static> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Encoder::Plain(w) => w.write(buf),
             Encoder::Gzip(g) => g.write(buf),
-            Encoder::Zstd(z) => z.write(buf),
+            Encoder::Zstd { encoder, input } => {
+                encoder.write_all(buf)?;
+                input.write_all(buf)?;
+                Ok(buf.len())
+            }
         }
     }
 
@@ -220,7 +240,7 @@ impl<W: Write + Send> Write for Encoder<W> {
         match self {
             Encoder::Plain(w) => w.flush(),
             Encoder::Gzip(g) => g.flush(),
-            Encoder::Zstd(z) => z.flush(),
+            Encoder::Zstd { encoder, .. } => encoder.flush(),
         }
     }
 }
@@ -238,11 +258,11 @@ pub const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 /// emits): three zero header bits, padding, LEN = 0, NLEN = 0xffff.
 const EMPTY_STORED_BLOCK: [u8; 5] = [0, 0, 0, 0xff, 0xff];
 
-/// One compressed block.
+/// One compressed block, with its input (hashed by the writer, then reused).
 struct Block {
     deflated: Vec<u8>,
     crc: u32,
-    len: u64,
+    input: Vec<u8>,
 }
 
 struct Job {
@@ -251,18 +271,81 @@ struct Job {
     reply: SyncSender<io::Result<Block>>,
 }
 
-struct Pool {
-    jobs: Option<SyncSender<Job>>,
-    workers: Vec<JoinHandle<()>>,
+/// What the gzip trailer and the diff ID are made of, gathered block by block.
+struct Tally {
+    crc: crc32fast::Hasher,
+    len: u64,
+    sha: Sha256,
 }
 
-impl Drop for Pool {
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            sha: Sha256::new(),
+        }
+    }
+
+    /// Writes `block` and counts its input in.
+    fn add(&mut self, out: &mut impl Write, block: &Block) -> io::Result<()> {
+        out.write_all(&block.deflated)?;
+        let len = block.input.len() as u64;
+        // The CRC-32 of the whole input from the blocks' CRCs, computed in parallel.
+        self.crc
+            .combine(&crc32fast::Hasher::new_with_initial_len(block.crc, len));
+        self.len += len;
+        self.sha.update(&block.input);
+        Ok(())
+    }
+}
+
+/// Compression on a pool of threads; the blocks are written in order, and the input
+/// hashed, by one more thread.
+struct Pipeline<W> {
+    jobs: Option<SyncSender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+    /// Each block's reply, in input order, to the writer.
+    order: Option<SyncSender<Receiver<io::Result<Block>>>>,
+    writer: Option<JoinHandle<io::Result<(W, Tally)>>>,
+    /// Input buffers back from the writer.
+    spare: Receiver<Vec<u8>>,
+}
+
+impl<W> Pipeline<W> {
+    /// Waits for the writer (after the last block, or after it stopped).
+    fn join_writer(&mut self) -> io::Result<(W, Tally)> {
+        self.order.take();
+        match self.writer.take() {
+            Some(writer) => writer
+                .join()
+                .map_err(|_| io::Error::other("gzip writer stopped unexpectedly"))?,
+            None => Err(io::Error::other("gzip writer stopped unexpectedly")),
+        }
+    }
+}
+
+impl<W> Drop for Pipeline<W> {
     fn drop(&mut self) {
+        self.order.take();
         self.jobs.take();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
+}
+
+enum Mode<W> {
+    /// One thread: everything on the caller's.
+    Inline {
+        deflater: BlockDeflater,
+        out: W,
+        tally: Tally,
+    },
+    Pool(Pipeline<W>),
 }
 
 /// A gzip writer that cuts the input into fixed blocks and deflates them with libdeflate
@@ -272,105 +355,100 @@ impl Drop for Pool {
 /// (as pigz does, but without a shared dictionary: at 1 MiB blocks that costs well under
 /// 1% in size, and libdeflate compresses better than zlib at the same level anyway).
 ///
-/// Output is written in order as blocks complete; at most a few blocks per thread are in
+/// With more than one thread, the caller's thread only fills blocks: a writer thread
+/// takes them in order, writes them out and hashes their input, so no serial stage sits
+/// between the reading and the compression. At most a few blocks per thread are in
 /// flight, so memory stays bounded whatever the input size. Block boundaries are fixed
 /// offsets in the input, so the bytes are identical for any thread count.
-pub struct ParallelGzip<W: Write> {
-    out: W,
+pub struct ParallelGzip<W: Write + Send + 'static> {
     level: i32,
     block_size: usize,
     buffer: Vec<u8>,
-    pool: Option<Pool>,
-    inline: Option<BlockDeflater>,
-    pending: VecDeque<Receiver<io::Result<Block>>>,
-    max_pending: usize,
-    crc: crc32fast::Hasher,
-    len: u64,
+    mode: Option<Mode<W>>,
 }
 
-impl<W: Write> ParallelGzip<W> {
+impl<W: Write + Send + 'static> ParallelGzip<W> {
     /// Starts a gzip member on `out` at `level` (0-12) with `threads` workers (1
     /// compresses on the calling thread).
     pub fn new(mut out: W, level: i32, threads: usize, block_size: usize) -> io::Result<Self> {
         let level = level.clamp(0, 12);
         out.write_all(&GZIP_HEADER)?;
         let threads = threads.max(1);
-        let (pool, inline) = if threads == 1 {
-            (None, Some(BlockDeflater::new(level)?))
+        let mode = if threads == 1 {
+            Mode::Inline {
+                deflater: BlockDeflater::new(level)?,
+                out,
+                tally: Tally::new(),
+            }
         } else {
-            (Some(start_pool(threads, level)?), None)
+            Mode::Pool(start_pipeline(out, threads, level)?)
         };
         let block_size = block_size.max(1024);
         Ok(ParallelGzip {
-            out,
             level,
             block_size,
             buffer: Vec::with_capacity(block_size),
-            pool,
-            inline,
-            pending: VecDeque::new(),
-            max_pending: 4 * threads + 4,
-            crc: crc32fast::Hasher::new(),
-            len: 0,
+            mode: Some(mode),
         })
     }
 
     /// Compresses the buffered block (`last` ends the deflate stream).
     fn submit(&mut self, last: bool) -> io::Result<()> {
-        let input = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.block_size));
-        if let Some(deflater) = self.inline.as_mut() {
-            let block = deflater.compress(&input, last)?;
-            return self.emit(block);
+        let block_size = self.block_size;
+        match self.mode.as_mut() {
+            Some(Mode::Inline {
+                deflater,
+                out,
+                tally,
+            }) => {
+                let input = std::mem::take(&mut self.buffer);
+                let block = deflater.compress(input, last)?;
+                tally.add(out, &block)?;
+                self.buffer = block.input;
+                self.buffer.clear();
+                Ok(())
+            }
+            Some(Mode::Pool(pipeline)) => {
+                let next = pipeline
+                    .spare
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(block_size));
+                let input = std::mem::replace(&mut self.buffer, next);
+                let (reply, receiver) = mpsc::sync_channel(1);
+                let job = Job { input, last, reply };
+                let sent = pipeline.jobs.as_ref().map(|jobs| jobs.send(job));
+                if !matches!(sent, Some(Ok(()))) {
+                    return Err(io::Error::other("gzip worker pool stopped"));
+                }
+                let queued = pipeline.order.as_ref().map(|order| order.send(receiver));
+                match queued {
+                    Some(Ok(())) => Ok(()),
+                    // The writer stopped: it holds the reason.
+                    _ => Err(pipeline
+                        .join_writer()
+                        .err()
+                        .unwrap_or_else(|| io::Error::other("gzip writer stopped unexpectedly"))),
+                }
+            }
+            None => Err(io::Error::other("gzip stream already finished")),
         }
-        let (reply, receiver) = mpsc::sync_channel(1);
-        let sent = self
-            .pool
-            .as_ref()
-            .and_then(|p| p.jobs.as_ref())
-            .map(|jobs| jobs.send(Job { input, last, reply }));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(io::Error::other("gzip worker pool stopped"));
-        }
-        self.pending.push_back(receiver);
-        while self.pending.len() > self.max_pending {
-            self.collect_one()?;
-        }
-        Ok(())
     }
 
-    fn collect_one(&mut self) -> io::Result<()> {
-        if let Some(receiver) = self.pending.pop_front() {
-            let block = receiver
-                .recv()
-                .map_err(|_| io::Error::other("gzip worker stopped unexpectedly"))??;
-            self.emit(block)?;
-        }
-        Ok(())
-    }
-
-    fn emit(&mut self, block: Block) -> io::Result<()> {
-        self.out.write_all(&block.deflated)?;
-        // The CRC-32 of the whole input from the blocks' CRCs, computed in parallel.
-        self.crc.combine(&crc32fast::Hasher::new_with_initial_len(
-            block.crc, block.len,
-        ));
-        self.len += block.len;
-        Ok(())
-    }
-
-    /// Ends the member (last block, CRC-32, size) and returns the inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
+    /// Ends the member (last block, CRC-32, size); returns the inner writer and the
+    /// digest of the uncompressed input.
+    pub fn finish(mut self) -> io::Result<(W, Digest)> {
         self.submit(true)?;
-        while !self.pending.is_empty() {
-            self.collect_one()?;
-        }
-        self.pool.take();
+        let (mut out, tally) = match self.mode.take() {
+            Some(Mode::Inline { out, tally, .. }) => (out, tally),
+            Some(Mode::Pool(mut pipeline)) => pipeline.join_writer()?,
+            None => return Err(io::Error::other("gzip stream already finished")),
+        };
         let mut trailer = [0u8; 8];
-        trailer[..4].copy_from_slice(&self.crc.clone().finalize().to_le_bytes());
-        trailer[4..].copy_from_slice(&(self.len as u32).to_le_bytes());
-        self.out.write_all(&trailer)?;
-        self.out.flush()?;
-        Ok(self.out)
+        trailer[..4].copy_from_slice(&tally.crc.finalize().to_le_bytes());
+        trailer[4..].copy_from_slice(&(tally.len as u32).to_le_bytes());
+        out.write_all(&trailer)?;
+        out.flush()?;
+        Ok((out, Digest::of(tally.sha, tally.len)))
     }
 
     /// The compression level in use.
@@ -379,7 +457,7 @@ impl<W: Write> ParallelGzip<W> {
     }
 }
 
-impl<W: Write> Write for ParallelGzip<W> {
+impl<W: Write + Send + 'static> Write for ParallelGzip<W> {
     fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
         let total = buf.len();
         while !buf.is_empty() {
@@ -410,7 +488,11 @@ fn new_compressor(level: i32) -> io::Result<Compressor> {
     Ok(Compressor::new(level))
 }
 
-fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
+fn start_pipeline<W: Write + Send + 'static>(
+    mut out: W,
+    threads: usize,
+    level: i32,
+) -> io::Result<Pipeline<W>> {
     let (jobs, queue) = mpsc::sync_channel::<Job>(2 * threads);
     let queue = Arc::new(Mutex::new(queue));
     let mut workers = Vec::with_capacity(threads);
@@ -426,13 +508,35 @@ fn start_pool(threads: usize, level: i32) -> io::Result<Pool> {
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let _ = job.reply.send(deflater.compress(&job.input, job.last));
+                let _ = job.reply.send(deflater.compress(job.input, job.last));
             })?;
         workers.push(worker);
     }
-    Ok(Pool {
+    // Enough blocks in flight to keep every worker busy while the writer waits on one.
+    let depth = 4 * threads + 4;
+    let (order, replies) = mpsc::sync_channel::<Receiver<io::Result<Block>>>(depth);
+    let (give_back, spare) = mpsc::sync_channel::<Vec<u8>>(depth);
+    let writer = std::thread::Builder::new()
+        .name("gzip-out".to_string())
+        .spawn(move || {
+            let mut tally = Tally::new();
+            for reply in replies {
+                let block = reply
+                    .recv()
+                    .map_err(|_| io::Error::other("gzip worker stopped unexpectedly"))??;
+                tally.add(&mut out, &block)?;
+                let mut input = block.input;
+                input.clear();
+                let _ = give_back.try_send(input);
+            }
+            Ok((out, tally))
+        })?;
+    Ok(Pipeline {
         jobs: Some(jobs),
         workers,
+        order: Some(order),
+        writer: Some(writer),
+        spare,
     })
 }
 
@@ -462,11 +566,11 @@ impl BlockDeflater {
     /// blocks straight away. libdeflate would search them as hard as any other data, and
     /// scanning its output for the final block bit costs as much again, to save a
     /// fraction of a percent at best; the rest of the block is deflated as usual.
-    fn compress(&mut self, input: &[u8], last: bool) -> io::Result<Block> {
+    fn compress(&mut self, input: Vec<u8>, last: bool) -> io::Result<Block> {
         let runs = if input.is_empty() {
             vec![(0..0, false)]
         } else {
-            segment_runs(input)
+            segment_runs(&input)
         };
         let mut deflated = Vec::new();
         for (i, (range, stored)) in runs.iter().enumerate() {
@@ -480,8 +584,8 @@ impl BlockDeflater {
         }
         Ok(Block {
             deflated,
-            crc: libdeflater::crc32(input),
-            len: input.len() as u64,
+            crc: libdeflater::crc32(&input),
+            input,
         })
     }
 
@@ -697,7 +801,11 @@ mod tests {
         for chunk in data.chunks(7777) {
             g.write_all(chunk).unwrap();
         }
-        g.finish().unwrap()
+        let (out, digest) = g.finish().unwrap();
+        // The input's digest, whichever thread took it.
+        assert_eq!(digest.hex, crate::digest::hex(&Sha256::digest(data)));
+        assert_eq!(digest.size, data.len() as u64);
+        out
     }
 
     fn gunzip(data: &[u8]) -> Vec<u8> {
@@ -748,6 +856,48 @@ mod tests {
         }
     }
 
+    /// Accepts `limit` bytes, then fails.
+    struct Full {
+        limit: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.limit {
+                return Err(io::Error::other("disk full"));
+            }
+            self.limit -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_fails_the_stream() {
+        let data = sample(3 << 20);
+        for threads in [1, 2, 4] {
+            for limit in [0, 100, 200_000] {
+                let result = ParallelGzip::new(Full { limit }, 5, threads, 64 * 1024)
+                    .and_then(|mut g| g.write_all(&data).and_then(|()| g.finish()));
+                let error = result.err().expect("the write must fail");
+                assert_eq!(error.to_string(), "disk full", "threads {threads}");
+            }
+        }
+        let options = CompressOptions {
+            compression: Compression::Zstd,
+            level: 3,
+            threads: 2,
+        };
+        let result = Encoder::new(Full { limit: 1000 }, options)
+            .and_then(|mut e| e.write_all(&data).and_then(|()| e.finish()));
+        assert_eq!(
+            result.err().expect("zstd must fail").to_string(),
+            "disk full"
+        );
+    }
+
     #[test]
     fn blocks_keep_ratio_close_to_single_stream() {
         let data = sample(4 << 20);
@@ -767,7 +917,7 @@ mod tests {
                 let mut g = ParallelGzip::new(Vec::new(), level, 2, block).unwrap();
                 g.write_all(&data).unwrap();
                 assert_eq!(
-                    gunzip(&g.finish().unwrap()),
+                    gunzip(&g.finish().unwrap().0),
                     data,
                     "level {level} block {block}"
                 );
@@ -898,8 +1048,13 @@ mod tests {
                 threads,
             };
             let mut e = Encoder::new(Vec::new(), options).unwrap();
-            e.write_all(&data).unwrap();
-            e.finish().unwrap()
+            for chunk in data.chunks(300_001) {
+                e.write_all(chunk).unwrap();
+            }
+            let (out, digest) = e.finish().unwrap();
+            assert_eq!(digest.hex, crate::digest::hex(&Sha256::digest(&data)));
+            assert_eq!(digest.size, data.len() as u64);
+            out
         };
         let one = run(1);
         assert_eq!(one, run(2));

@@ -14,6 +14,14 @@ pub struct Digest {
 }
 
 impl Digest {
+    /// The digest `hasher` has taken of `size` bytes.
+    pub fn of(hasher: Sha256, size: u64) -> Self {
+        Digest {
+            hex: hex(&hasher.finalize()),
+            size,
+        }
+    }
+
     /// `sha256:<hex>`.
     pub fn oci(&self) -> String {
         format!("sha256:{}", self.hex)
@@ -44,11 +52,7 @@ impl<W: Write> HashingWriter<W> {
 
     /// Returns the inner writer and the digest of what went through.
     pub fn finish(self) -> (W, Digest) {
-        let digest = Digest {
-            hex: hex(&self.hasher.finalize()),
-            size: self.size,
-        };
-        (self.inner, digest)
+        (self.inner, Digest::of(self.hasher, self.size))
     }
 
     /// The wrapped writer.

@@ -107,8 +107,7 @@ pub fn write_layer(
         )
     };
     let sink = BlobSink::new(blob_file, options.compress.compression);
-    let encoder = Encoder::new(sink, options.compress).map_err(writing)?;
-    let mut tar = HashingWriter::new(encoder);
+    let mut tar = Encoder::new(sink, options.compress).map_err(writing)?;
     let mut count = 0u64;
     let mut debug_strip = DebugStripStats::default();
     let mut buffer = vec![0u8; 256 * 1024];
@@ -143,7 +142,7 @@ pub fn write_layer(
             user: &entry.owner.uname,
             group: &entry.owner.gname,
         };
-        let header = |tar: &mut HashingWriter<_>, member, mode| {
+        let header = |tar: &mut Encoder<_>, member, mode| {
             write_named_header(tar, path, member, mode, stamp, names).map_err(writing)
         };
         match &entry.kind {
@@ -212,8 +211,7 @@ pub fn write_layer(
     }
     write_trailer(&mut tar).map_err(writing)?;
 
-    let (encoder, tar_digest) = tar.finish();
-    let sink = encoder.finish().map_err(writing)?;
+    let (sink, tar_digest) = tar.finish().map_err(writing)?;
     let blob_digest = sink
         .finish()
         .map_err(writing)?

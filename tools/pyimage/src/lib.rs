@@ -13,7 +13,8 @@
 //!   [`elf`] removes debug sections.
 //! - [`tar`]: the deterministic ustar/PAX header writer.
 //! - [`compress`]: parallel gzip and zstd; [`deflate_scan`] finds block boundaries so
-//!   independently deflated blocks chain into one stream.
+//!   independently deflated blocks chain into one stream; [`offload`]: hashing and writing
+//!   on threads of their own.
 //! - [`digest`], [`descriptor`]: digests and the layer descriptor JSON; [`media_type`]: the
 //!   OCI media types; [`img_metadata`]: the same facts as rules_img's layer metadata.
 //! - [`dedup`]: identical files of a layer stored once (`--hardlink-duplicates`).
@@ -48,6 +49,7 @@ pub mod layer;
 pub mod manifest;
 pub mod media_type;
 pub mod oci_layout;
+pub mod offload;
 pub mod paramfile;
 pub mod path;
 pub mod report;
