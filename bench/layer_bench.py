@@ -3,8 +3,10 @@
 
 Packs the same site-packages directory with every method, N times, and prints a table of
 medians: wall time, CPU time (user + sys), peak RSS, output size, and ratios against
-layer-splitter's gzip output and GNU gzip -6's size. Not a test: it never fails on
-timings.
+layer-splitter's gzip output and GNU gzip -6's size. A second table sets the CPU per MB of
+tar against each codec alone on the layer's own tar bytes (tools/pyimage/examples/
+raw_codecs.rs: libdeflate over the same 1 MiB blocks, the final-block scan, libzstd with
+the same parameters, SHA-256). Not a test: it never fails on timings.
 
 Inputs are installed from PyPI into a cache directory on first use:
   (a) "sp":    numpy pandas scipy flask requests sqlalchemy   (~300 MB)
@@ -70,6 +72,64 @@ def build_splitter() -> Path:
     return REPO / "tools" / "target" / "release" / "layer-splitter"
 
 
+def build_raw_codecs() -> Path:
+    log("building the raw codec stages (release)")
+    subprocess.run(["cargo", "build", "--release", "-q", "--example", "raw_codecs"], cwd=REPO / "tools", check=True)
+    return REPO / "tools" / "target" / "release" / "examples" / "raw_codecs"
+
+
+def raw_stages(raw_codecs: Path, splitter: Path, manifest: Path, runs: int, scratch: Path):
+    """Median {stage: (wall, cpu, output bytes)} of each codec stage alone over the layer's
+    own tar bytes (layer-splitter --compression none), and the tar's size."""
+    tar = scratch / "layer.tar"
+    subprocess.run(
+        [str(splitter), "--manifest", str(manifest), "--output", str(tar), "--descriptor", str(tar) + ".json",
+         "--compression", "none"],
+        check=True,
+    )
+    samples = {}
+    for _ in range(runs):
+        out = subprocess.run([str(raw_codecs), str(tar)], check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            name, wall, cpu, _per_byte, size = line.split("\t")
+            samples.setdefault(name, []).append((float(wall), float(cpu), int(size)))
+    size = tar.stat().st_size
+    tar.unlink()
+    med = {name: tuple(statistics.median(r[i] for r in rs) for i in range(3)) for name, rs in samples.items()}
+    return med, size
+
+
+def render_cpu(name: str, raw, tar_size: int, results, runs: int):
+    """CPU per MB of tar: layer-splitter against its codec alone, on the same tar bytes."""
+    med = {label: statistics.median(r[1] for r in rs) for label, rs in results.items()}
+
+    def per_mb(cpu):  # CPU ms per MB of tar
+        return cpu / (tar_size / 1e6) * 1000
+
+    deflate, scan = raw["libdeflate"][1], raw["final-block scan"][1]
+    rows = [
+        ("raw libdeflate, 1 MiB blocks (compression only)", raw["libdeflate"][1], None),
+        ("raw libdeflate + final-block scan", deflate + scan, None),
+        ("raw libdeflate + scan + SHA-256 of tar and blob",
+         deflate + scan + raw["sha256"][1] * (1 + raw["libdeflate"][2] / tar_size), None),
+        ("layer-splitter gzip (whole run)", med["layer-splitter gzip"], deflate),
+        ("tar \\| pigz -6", med["tar | pigz -6"], deflate),
+        ("raw libzstd -3, 4 MiB jobs", raw["libzstd"][1], None),
+        ("layer-splitter zstd (whole run)", med["layer-splitter zstd"], raw["libzstd"][1]),
+        ("tar \\| zstd -3 -T0", med["tar | zstd -3 -T0"], raw["libzstd"][1]),
+    ]
+    lines = [
+        f"input {name}: CPU per MB of the layer's tar ({tar_size / 1e6:.0f} MB), median of {runs} runs",
+        "",
+        "| stage or method | CPU s | CPU ms per MB | vs its codec alone |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, cpu, codec in rows:
+        ratio = f"{cpu / codec:.2f}x" if codec else ""
+        lines.append(f"| {label} | {cpu:.2f} | {per_mb(cpu):.2f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def methods(splitter: Path, manifest: Path, parent: Path, name: str):
     """(label, shell command writing $OUT) for every method."""
     ls = f"{splitter} --manifest {manifest} --output $OUT --descriptor $OUT.json"
@@ -110,9 +170,14 @@ def measure(cmd: str, out: Path):
     return seconds, cpu, rss, out.stat().st_size
 
 
-def bench_input(splitter: Path, site: Path, runs: int, scratch: Path):
+def write_manifest(site: Path, scratch: Path) -> Path:
     manifest = scratch / "manifest.txt"
     manifest.write_text(f"tree\tsite-packages\t{site}\n")
+    return manifest
+
+
+def bench_input(splitter: Path, site: Path, runs: int, scratch: Path):
+    manifest = write_manifest(site, scratch)
     # Warm the page cache so every method reads from memory.
     subprocess.run(["tar", "-cf", "/dev/null", "-C", str(site.parent), site.name], check=True)
     rows = methods(splitter, manifest, site.parent, site.name)
@@ -163,13 +228,18 @@ def main():
 
     ensure_tools()
     splitter = args.splitter or build_splitter()
+    raw_codecs = build_raw_codecs()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"cores: {os.cpu_count()}; layer-splitter: {splitter}\n")
     for name in args.inputs.split(","):
         site = ensure_input(args.cache, name)
         with tempfile.TemporaryDirectory(prefix="layer-bench-") as scratch:
             results = bench_input(splitter, site, args.runs, Path(scratch))
+            raw, tar_size = raw_stages(raw_codecs, splitter, write_manifest(site, Path(scratch)), args.runs,
+                                       Path(scratch))
         print(render(name, tree_size(site), results, args.runs))
+        print()
+        print(render_cpu(name, raw, tar_size, results, args.runs))
         print(flush=True)
 
 
