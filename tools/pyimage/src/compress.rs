@@ -103,8 +103,9 @@ impl FromStr for Compression {
 pub const THREADS_PER_CORE: usize = 2;
 
 /// What one compression thread may hold (gzip: its blocks in flight and compressor;
-/// zstd: its job's buffers), for bounding the thread count by memory.
-pub const THREAD_MEMORY: u64 = 32 << 20;
+/// zstd: its share of libzstd's job buffers, about 60 MB per worker with 8 MiB jobs),
+/// for bounding the thread count by memory.
+pub const THREAD_MEMORY: u64 = 64 << 20;
 
 /// The compression thread count for `--threads requested` (0: one per core) on a machine
 /// with `cores` usable cores and `memory` bytes available (if known): at most
@@ -199,8 +200,9 @@ impl<W: Write + Send + 'static> Encoder<W> {
                 // Always use libzstd's multithreaded mode (even with one worker): its
                 // output depends on the parameters, not on the number of workers.
                 encoder.multithread(options.threads.clamp(1, 200) as u32)?;
-                // libzstd's default job (4 windows, 8 MiB at level 3) keeps ~120 MB in
-                // flight on two workers; 4 MiB jobs halve that for ~0.1% in size.
+                // 8 MiB jobs (libzstd's default at level 3, pinned so a new default does
+                // not change the bytes): on a 1.2 GB torch layer 2.62 s against 3.64 s
+                // with 4 MiB jobs, for ~120 MB of libzstd's buffers instead of ~55 MB.
                 encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
                 encoder.include_checksum(false)?;
                 let input = Offload::new(HashingWriter::new(io::sink()), "zstd-hash")?;
@@ -246,7 +248,7 @@ impl<W: Write + Send + 'static> Write for Encoder<W> {
 }
 
 /// Uncompressed bytes per zstd job.
-pub const ZSTD_JOB: u32 = 4 << 20;
+pub const ZSTD_JOB: u32 = 8 << 20;
 
 /// Uncompressed bytes per parallel gzip block.
 pub const GZIP_BLOCK: usize = 1 << 20;
@@ -1074,9 +1076,9 @@ mod tests {
             note.contains("--threads 5000") && note.contains("using 4"),
             "{note}"
         );
-        // 512 MiB available: a quarter holds 4 threads of 32 MiB.
-        assert_eq!(bounded_threads(64, 64, Some(512 << 20)).0, 4);
-        assert_eq!(bounded_threads(0, 64, Some(512 << 20)).0, 4);
+        // 512 MiB available: a quarter holds 2 threads of 64 MiB.
+        assert_eq!(bounded_threads(64, 64, Some(512 << 20)).0, 2);
+        assert_eq!(bounded_threads(0, 64, Some(512 << 20)).0, 2);
         assert_eq!(bounded_threads(8, 1, Some(1 << 20)).0, 1);
         assert_eq!(bounded_threads(0, 0, None), (1, None));
     }
