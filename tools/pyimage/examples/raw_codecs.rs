@@ -1,9 +1,12 @@
 //! The cost of each stage of writing a layer, measured alone on the same tar bytes: what
 //! `bench/layer_bench.py` sets layer-splitter's CPU per byte against.
 //!
-//! Reads a tar into memory, then times on `--threads` threads: libdeflate over the 1 MiB
-//! blocks layer-splitter cuts (compression only), the final-block scan over that output,
-//! libzstd's multithreaded encoder with layer-splitter's parameters, SHA-256 and CRC-32.
+//! Reads a tar into memory, then times on `--threads` threads: libdeflate over every byte
+//! of the 1 MiB blocks layer-splitter cuts (compression only), the final-block scan over
+//! that output, layer-splitter's own gzip writer over the same bytes in memory (segments
+//! that look compressed are stored, the scan, CRC-32, both SHA-256s), libzstd's
+//! multithreaded encoder with layer-splitter's parameters, layer-splitter's zstd writer in
+//! memory (both SHA-256s), SHA-256 and CRC-32.
 //! Prints one tab-separated line per stage: name, wall s, CPU s, CPU ns per input byte,
 //! output bytes.
 //!
@@ -14,8 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use libdeflater::{CompressionLvl, Compressor};
-use pyimage::compress::{GZIP_BLOCK, ZSTD_JOB};
+use pyimage::compress::{CompressOptions, Compression, Encoder, GZIP_BLOCK, ZSTD_JOB};
 use pyimage::deflate_scan::scan;
+use pyimage::digest::HashingWriter;
 use sha2::{Digest as _, Sha256};
 
 /// CPU time of the whole process so far (user + system), in seconds.
@@ -121,6 +125,21 @@ fn main() {
         });
         (n, sizes.iter().sum())
     });
+    let pipeline = |options: CompressOptions| {
+        let mut e = Encoder::new(HashingWriter::new(std::io::sink()), options).expect("encoder");
+        for chunk in data.chunks(256 * 1024) {
+            e.write_all(chunk).expect("compress");
+        }
+        let (sink, _) = e.finish().expect("compress");
+        (n, sink.finish().1.size as usize)
+    };
+    measure("layer-splitter gzip in memory", || {
+        pipeline(CompressOptions {
+            compression: Compression::Gzip,
+            level: gzip_level,
+            threads,
+        })
+    });
     measure("libzstd", || {
         let mut sink = Counter(0);
         let mut e = zstd::stream::write::Encoder::new(&mut sink, zstd_level).expect("zstd");
@@ -131,6 +150,13 @@ fn main() {
         e.write_all(&data).expect("zstd");
         e.finish().expect("zstd");
         (n, sink.0)
+    });
+    measure("layer-splitter zstd in memory", || {
+        pipeline(CompressOptions {
+            compression: Compression::Zstd,
+            level: zstd_level,
+            threads,
+        })
     });
     measure("sha256", || {
         std::hint::black_box(Sha256::digest(&data));
