@@ -172,6 +172,8 @@ for suite in "${SUITES[@]}"; do
         run_suite "bazel test //... (root)" bazel_test "$REPO"
         # the optional rules_img add-on, a module of its own, on the rules_img stand-in
         run_suite "bazel test //... (img)" bazel_test img
+        # its presubmit module's BUILD file, through bazel_dep, in the test bed
+        run_suite "bazel test //... (img/e2e/smoke_testbed)" bazel_test img/e2e/smoke_testbed
         ;;
     errors) run_suite "build-time errors, stamping" dev/suites/errors_test.sh ;;
     incremental) run_suite "incremental rebuild" dev/suites/incremental_test.sh ;;

@@ -44,6 +44,12 @@ expect_failure //rules/tests:base_mismatch_layers "base of //rules/tests:base_mi
 # The stock-Bazel path: without the test bed's flag the examples' base is the
 # image MODULE.bazel pulls by digest, which the offline stand-in refuses to fetch.
 expect_failure //:image "would pull docker.io/library/debian@sha256:" --@rules_pyimage//dev/testbed:rootfs_base=false
+# examples/base_python's base, whose Python runs the app: python:3.14-slim-trixie by digest.
+expect_failure //examples/base_python:image "would pull docker.io/library/python@sha256:" --@rules_pyimage//dev/testbed:rootfs_base=false
+# No digest of nvidia/cuda is recorded anywhere we trust: asking for the CUDA base
+# fails with how to pin one, instead of pulling a tag.
+expect_failure //examples/pytorch:base "//examples/pytorch:cuda_base_unpinned: no digest of nvidia/cuda is pinned in this repository. Get the one of the tag you mean, once: \`crane digest --platform linux/amd64 docker.io/nvidia/cuda:" \
+    --//examples/pytorch:cuda_base
 # A consumer's module graph: rules_pyimage (not the root there, so only its
 # non-dev part) uses no test-bed extension and pulls no image.
 if graph=$(cd e2e/smoke_testbed && ../../bazelw mod graph --extension_info=usages --output=json 2>/dev/null); then

@@ -63,7 +63,9 @@ start_registry "$WORK"
 PORT=$REGISTRY_PORT
 push() { ./bazelw run //:push_dockerhub_latest -- --repository "127.0.0.1:$PORT/incremental/app" >"$WORK/push.log" 2>&1 ||
     { cat "$WORK/push.log"; exit 1; }; }
-uploads() { grep -c 'PUT /v2/incremental/app/blobs/uploads/' "$WORK/registry.log" || true; }
+# What the registry's access log says (dev/suites/registry_log.py parses it).
+registry_log() { python3 dev/suites/registry_log.py "$@"; }
+uploads() { registry_log "$WORK/registry.log" | python3 -c 'import json, sys; print(len(json.load(sys.stdin).get("incremental/app", {"uploads": []})["uploads"]))'; }
 
 push
 before=$(uploads)
@@ -107,25 +109,61 @@ py_image(
 BUILD
 ./bazelw run "//$MOUNT_PKG:push_all" --define=VERSION=v9.9.9 >"$WORK/push_all.log" 2>&1 ||
     { cat "$WORK/push_all.log"; echo "FAIL: push_all"; exit 1; }
-count() { grep -cE "$1" "$WORK/registry.log" || true; }
-first=$(count '"PUT /v2/mount/first/blobs/uploads/')
-copied=$(count '"PUT /v2/mount/(second|third)/blobs/uploads/')
-# a mount the registry accepted: 201 Created, no body to upload
-mounted=$(count '"POST /v2/mount/(second|third)/blobs/uploads/\?[^"]*mount=sha256(:|%3A)[^"]*" 201 ')
-echo "push_all to one registry, three repositories: uploads to the first $first, to the others $copied; mounts into the others $mounted"
-[ "$first" -ge 3 ] || { echo "FAIL: the first repository should receive the layers and the config, log shows $first uploads"; exit 1; }
-[ "$copied" = 0 ] || { echo "FAIL: $copied blobs uploaded again to the other repositories"; exit 1; }
-[ "$mounted" = $((2 * first)) ] || {
-    echo "FAIL: expected $((2 * first)) mounts (each blob into two repositories), got $mounted; the registry saw:"
-    grep -oE '"(HEAD|GET|POST|PUT) /v2/mount/second/[^"]*"' "$WORK/registry.log" | head -20
-    exit 1
-}
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$(./bazelw cquery "//$MOUNT_PKG:image" --output=files 2>/dev/null)")
+mount_layout=$(./bazelw cquery "//$MOUNT_PKG:image" --output=files 2>/dev/null)
+# each blob uploaded once, to the first, and mounted from it into the others
+registry_log "$WORK/registry.log" --layout "$mount_layout" --uploaded mount/first \
+    --mounted mount/second=mount/first mount/third=mount/first || exit 1
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$mount_layout")
 for ref in first:latest first:v9.9.9 second:latest second:v9.9.9 third:latest third:v9.9.9; do
     got=$(testbed_exec "crane digest 127.0.0.1:$PORT/mount/$ref")
     [ "$got" = "$want" ] || { echo "FAIL: mount/$ref is $got, the image is $want"; exit 1; }
 done
 echo "PASS: every repository has both tags of the image ($want); each blob was uploaded once"
+
+# push_all_defines over registry_defines: two repositories on this registry and
+# one on a second registry, all from --define. On each registry the image is
+# uploaded once; the second repository of the first registry gets it by mount.
+mkdir -p "$WORK/other"
+start_registry "$WORK/other"
+OTHER_PORT=$REGISTRY_PORT
+DEFINES_PKG=${WORK#"$REPO"/}/defines
+mkdir -p "$DEFINES_PKG"
+cat >"$DEFINES_PKG/BUILD.bazel" <<BUILD
+load("//rules:defs.bzl", "py_image")
+
+py_image(
+    name = "image",
+    binary = "//examples/flask_app:app",
+    registry_defines = {
+        "one": "ONE_REPOSITORY",
+        "two": "TWO_REPOSITORY",
+        "elsewhere": "ELSEWHERE_REPOSITORY",
+        "unused": "UNUSED_REPOSITORY",
+    },
+)
+BUILD
+if ./bazelw run "//$DEFINES_PKG:push_all_defines" >"$WORK/defines_none.log" 2>&1; then
+    echo "FAIL: push_all_defines ran without any --define"; exit 1
+fi
+grep -qF -- "no repository for //$DEFINES_PKG:push_all_defines: pass --define=ONE_REPOSITORY=registry.example.com:5000/team/app" "$WORK/defines_none.log" ||
+    { tail -n 5 "$WORK/defines_none.log"; echo "FAIL: push_all_defines without --define does not say which --define to pass"; exit 1; }
+./bazelw run "//$DEFINES_PKG:push_all_defines" --define=VERSION=v3.0.0 \
+    --define=ONE_REPOSITORY="127.0.0.1:$PORT/defines/one" --define=TWO_REPOSITORY="127.0.0.1:$PORT/defines/two" \
+    --define=ELSEWHERE_REPOSITORY="127.0.0.1:$OTHER_PORT/defines/elsewhere" >"$WORK/defines.log" 2>&1 ||
+    { cat "$WORK/defines.log"; echo "FAIL: push_all_defines"; exit 1; }
+grep -qF -- "--define=UNUSED_REPOSITORY is not set: not pushing to registry 'unused'" "$WORK/defines.log" ||
+    { cat "$WORK/defines.log"; echo "FAIL: push_all_defines does not say that it skips the registry whose --define is not set"; exit 1; }
+defines_layout=$(./bazelw cquery "//$DEFINES_PKG:image" --output=files 2>/dev/null)
+registry_log "$WORK/registry.log" --layout "$defines_layout" --uploaded defines/one --mounted defines/two=defines/one || exit 1
+registry_log "$WORK/other/registry.log" --layout "$defines_layout" --uploaded defines/elsewhere || exit 1
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' "$defines_layout")
+for ref in "$PORT/defines/one" "$PORT/defines/two" "$OTHER_PORT/defines/elsewhere"; do
+    for tag in latest v3.0.0; do
+        got=$(testbed_exec "crane digest 127.0.0.1:$ref:$tag")
+        [ "$got" = "$want" ] || { echo "FAIL: 127.0.0.1:$ref:$tag is $got, the image is $want"; exit 1; }
+    done
+done
+echo "PASS: push_all_defines: each registry received each blob once, the second repository on one registry by mount; all three have both tags of $want"
 
 # push_sbom: every push also sends the SBOM as an artifact whose subject is the
 # image, by digest. The registry (docker-registry 2.8) has no referrers API, so

@@ -3,18 +3,19 @@
 # shellcheck shell=bash
 
 # e2e_workdir DIR: makes DIR the script's scratch directory WORK. On exit, the
-# files given to `keep` are restored, a registry started there is stopped and
-# DIR is removed.
+# files given to `keep` are restored, the registries start_registry started are
+# stopped and DIR is removed.
 e2e_workdir() {
     WORK=$1
     _kept=()
+    _registries=()
     trap _e2e_cleanup EXIT
 }
 
 _e2e_cleanup() {
-    local f
+    local f dir
     for f in ${_kept[@]+"${_kept[@]}"}; do cp "$WORK/${f//\//_}" "$f"; done
-    stop_registry "$WORK"
+    for dir in ${_registries[@]+"${_registries[@]}"}; do stop_registry "$dir"; done
     rm -rf "$WORK"
 }
 
@@ -36,6 +37,7 @@ start_registry() {
     printf 'version: 0.1\nlog: {level: info}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
         "$dir/registry" "$REGISTRY_PORT" >"$dir/registry.yml"
     testbed_exec "docker-registry serve $dir/registry.yml >$dir/registry.log 2>&1 & echo \$! > $dir/registry.pid"
+    _registries+=("$dir")
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
     echo "FAIL: docker-registry did not answer on 127.0.0.1:$REGISTRY_PORT; its log:" >&2
     cat "$dir/registry.log" >&2

@@ -4,7 +4,9 @@
 # paths, to the same bytes; the pinned table written by
 # the release's script (dev/release/write_prebuilt_table.py) with file:// URLs,
 # and e2e/smoke_testbed, in a fresh output base, builds and tests its image with
-# no Rust compile and no crate fetched. A wrong checksum fails the build with the
+# no Rust compile and no crate fetched, and its image on the test bed's root
+# file system runs under runc (unpacked by umoci) and prints what it should.
+# A wrong checksum fails the build with the
 # message that says what to do, and what it advises (--@rules_pyimage//tools:from_source)
 # then builds with the source toolchain.
 set -euo pipefail
@@ -93,7 +95,8 @@ PY
 }
 
 echo "== e2e/smoke_testbed with the prebuilt tools (fresh output base)"
-smoke test //:config_test //:layers_test --execution_log_json_file="$WORK/prebuilt.json" >"$WORK/build.log" 2>&1 ||
+# //testbed:image: the smoke binary on the test bed's root file system, run below.
+smoke test //:config_test //:layers_test //testbed:image --execution_log_json_file="$WORK/prebuilt.json" >"$WORK/build.log" 2>&1 ||
     { tail -n 40 "$WORK/build.log"; fail "e2e/smoke_testbed did not build and pass with the prebuilt tools"; }
 check_log "$WORK/prebuilt.json" prebuilt ||
     fail "expected the layer actions to run the prebuilt layer-splitter and no Rust compile"
@@ -101,6 +104,39 @@ crate_repos() { find "$OUTPUT_BASE/external" -maxdepth 1 -name '*pyimage_crates*
 crates=$(crate_repos)
 [ "$crates" = 0 ] || fail "the build fetched @pyimage_crates ($crates repositories in $OUTPUT_BASE/external)"
 echo "PASS: image built and tested with the prebuilt tools; no Rust compile, no crate repository fetched"
+
+echo "== the consumer's image runs under runc (unpacked by umoci)"
+layout=$(smoke cquery //testbed:image --output=files 2>/dev/null)
+[ -f "e2e/smoke_testbed/$layout/index.json" ] || fail "no OCI layout for //testbed:image at e2e/smoke_testbed/$layout"
+layout=$(cd "e2e/smoke_testbed/$layout" && pwd -P)
+# What hello.py must print, from sources other than the image: the path the
+# README gives the main repository's files, six's version in the lock, and the
+# version of the test bed's python3, the interpreter the python layer carries.
+six=$(sed -n 's/^six==\([^ ]*\).*/\1/p' e2e/smoke/requirements_lock.txt)
+python=$(testbed_exec "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+want="hello from /app/hello.runfiles/_main/hello.py with six $six on python $python"
+container="pyimage-prebuilt-$$"
+testbed_exec "set -e
+    skopeo copy -q oci:$layout oci:$WORK/run-layout:run
+    umoci unpack --image $WORK/run-layout:run $WORK/bundle >/dev/null
+    jq '.process.terminal = false' $WORK/bundle/config.json >$WORK/config.json
+    mv $WORK/config.json $WORK/bundle/config.json
+    status=0
+    runc run -b $WORK/bundle $container >$WORK/run.out 2>&1 </dev/null || status=\$?
+    runc delete -f $container >/dev/null 2>&1 || true
+    echo \$status >$WORK/run.status" || fail "could not unpack //testbed:image with umoci or start it with runc"
+sed 's/^/  | /' "$WORK/run.out"
+[ "$(cat "$WORK/run.status")" = 0 ] || fail "//testbed:image exited with $(cat "$WORK/run.status") under runc"
+grep -qxF -- "$want" "$WORK/run.out" || fail "//testbed:image did not print '$want'"
+# runc ran what the image config says (umoci's runtime config, read with json)
+python3 - "$WORK/bundle/config.json" <<'PY' || fail "runc did not run the image's entrypoint and cmd as user 65532 in /app"
+import json, sys
+process = json.load(open(sys.argv[1]))["process"]
+print(f"ran {process['args']} as uid {process['user']['uid']} in {process['cwd']}")
+ok = process["args"][-3:] == ["/app/hello", "--greeting", "hello, world"]
+sys.exit(0 if ok and process["user"]["uid"] == 65532 and process["cwd"] == "/app" else 1)
+PY
+echo "PASS: the image built with the prebuilt tools runs under runc and prints: $want"
 
 echo "== a wrong checksum in the table"
 mkdir -p "$WORK/bad"

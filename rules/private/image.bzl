@@ -4,7 +4,7 @@ load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oc
 load(":base.bzl", "empty_base")
 load(":files_layer.bzl", "extra_layers")
 load(":layers.bzl", "py_image_layers")
-load(":mirror.bzl", "referrer_push", "registry_copy", "registry_host")
+load(":mirror.bzl", "defines_push_all", "referrer_push", "registry_copy", "registry_host")
 load(":multirun.bzl", "run_all")
 load(":partition.bzl", "canonical_groups")
 load(":report.bzl", "image_report", "image_tars", "sbom_referrer")
@@ -75,6 +75,11 @@ def py_image(
       pushes to the repository given at build time (e.g.
       `--define=REGISTRY=registry.example.com:5000/team/app`) with the tag
       `latest` and, when set, the version tag; not part of `_all`;
+    * with `registry_defines`, `<push_prefix>_all_defines`: pushes to every
+      one whose `--define` is set (saying which are not), grouped as
+      `_all` groups `registries`: repositories on one registry host get the
+      image once, the others a copy the registry mounts from the first, and
+      the hosts are pushed at once;
     * with `push_sbom = True`, `<name>_sbom_referrer`: an OCI layout of the
       SBOM as an artifact (`artifactType` `application/spdx+json`, the SPDX
       JSON as its config and its one layer) whose `subject` is the image.
@@ -539,6 +544,7 @@ def _push_targets(name, image, sboms, registries, registry_defines, push_prefix,
 
     # The repository comes from a --define when the push runs; without it the
     # push refuses to run (the build still works), like the version push.
+    define_pushes, define_sbom_pushes = {}, {}
     for registry, define in (registry_defines or {}).items():
         if registry in (registries or {}):
             fail("{}: registry '{}' is in both `registries` and `registry_defines`; give one of them another name".format(name, registry))
@@ -562,12 +568,31 @@ def _push_targets(name, image, sboms, registries, registry_defines, push_prefix,
             remote_tags = push + "_tags",
             tags = internal_tags,
         )
+        pushed_sboms = _sbom_pushes(push, sboms, internal_tags, repository_file = push + "_repository")
         run_all(
             name = push,
-            targets = ["_" + push] + _sbom_pushes(push, sboms, internal_tags, repository_file = push + "_repository"),
+            targets = ["_" + push] + pushed_sboms,
             stop_at_failure = True,
             require_nonempty = push + "_repository",
             require_nonempty_message = "no repository for {}: pass --define={}=registry.example.com:5000/team/app".format(push, define),
+            tags = tags,
+            visibility = visibility,
+        )
+        define_pushes[":" + push] = registry
+        define_sbom_pushes.update({":" + sbom_push: registry for sbom_push in pushed_sboms})
+
+    # Every registry_defines repository given on the command line, grouped by
+    # registry host when the target is built (the --defines are known then):
+    # the first of a host is pushed, the others get copies the registry mounts.
+    if registry_defines:
+        defines_push_all(
+            name = push_prefix + "_all_defines",
+            image = image,
+            defines = registry_defines,
+            pushes = define_pushes,
+            sbom_pushes = define_sbom_pushes,
+            # latest and the version tag, as each push gives them
+            remote_tags_file = "{}_{}_tags".format(push_prefix, registry_defines.keys()[0]),
             tags = tags,
             visibility = visibility,
         )

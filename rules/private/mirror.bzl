@@ -1,4 +1,4 @@
-"""registry_copy: an image already pushed to one repository, copied to another of the same registry, which mounts its blobs instead of receiving them again; referrer_push: an artifact pushed by digest next to its image."""
+"""registry_copy: an image already pushed to one repository, copied to another of the same registry, which mounts its blobs instead of receiving them again; defines_push_all: the same grouping for repositories from --define; referrer_push: an artifact pushed by digest next to its image."""
 
 load("@bazel_skylib//lib:shell.bzl", "shell")
 load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
@@ -146,6 +146,140 @@ flags (`--insecure`, `-v`, ...) apply, anything else goes to `crane push`.""",
         "artifact": attr.label(doc = "The artifact's OCI layout.", allow_single_file = True, mandatory = True),
         "repository": attr.string(doc = "Repository to push to, that of the image."),
         "repository_file": attr.label(doc = "File holding the repository instead (one line).", allow_single_file = True),
+    },
+    toolchains = [CRANE_TOOLCHAIN, TOOLS_TOOLCHAIN],
+)
+
+def _label_text(label):
+    """`//pkg:name` for a label of the main repository, as users type it; others as they are."""
+    return "//{}:{}".format(label.package, label.name) if not label.workspace_name else str(label)
+
+def _runfiles_path(target, workspace):
+    """The executable of `target` in a script's runfiles."""
+    return "$RUNFILES_DIR/" + rlocation(target[DefaultInfo].files_to_run.executable, workspace)
+
+def _defines_push_all_impl(ctx):
+    crane = ctx.toolchains[CRANE_TOOLCHAIN]
+    digest = _layout_digest(ctx, ctx.file.image)
+    workspace = ctx.workspace_name
+    pushes = {registry: target for target, registry in ctx.attr.pushes.items()}
+    sbom_pushes = {}
+    for target, registry in ctx.attr.sbom_pushes.items():
+        sbom_pushes.setdefault(registry, []).append(target)
+
+    # The repositories are known here, from --define: group them by registry
+    # host as push_all groups `registries`.
+    repositories, hosts = {}, {}
+    for registry, define in ctx.attr.defines.items():
+        if registry not in pushes:
+            fail("{}: `pushes` has no push target for registry '{}'".format(ctx.label, registry))
+        repository = ctx.var.get(define, "").strip()
+        if repository:
+            repositories[registry] = repository
+            hosts.setdefault(registry_host(repository), []).append(registry)
+
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Pushes the image to each repository given by --define: on each registry host the",
+        "# first is pushed and the others are copies the registry mounts from it; hosts at once.",
+        "set -uo pipefail",
+        'export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"',
+    ]
+    if not repositories:
+        lines.append('echo "error: no repository for {}: pass {}" >&2; exit 1'.format(
+            _label_text(ctx.label),
+            " and/or ".join(["--define={}=registry.example.com:5000/team/app".format(d) for d in ctx.attr.defines.values()]),
+        ))
+    for registry, define in ctx.attr.defines.items():
+        if registry not in repositories:
+            lines.append('echo "{}: --define={} is not set: not pushing to registry \'{}\' ({})" >&2'.format(_label_text(ctx.label), define, registry, _label_text(pushes[registry].label)))
+    lines += [
+        'crane="$RUNFILES_DIR/{}"'.format(rlocation(crane.crane_info.binary, workspace)),
+        'digest=$(cat "$RUNFILES_DIR/{}")'.format(rlocation(digest, workspace)),
+        "tags=()",
+        'while IFS= read -r tag || [ -n "$tag" ]; do [ -z "$tag" ] || tags+=("$tag"); done <"$RUNFILES_DIR/{}"'.format(rlocation(ctx.file.remote_tags_file, workspace)),
+        "copy() { # source repository args...: the image at source, by digest, to repository with every tag",
+        "    local source=$1 repository=$2 tag",
+        "    shift 2",
+        "\n".join(["    " + line for line in _CRANE_FLAGS.format(other = """    *) echo "error: the copy to $repository takes --insecure, -v, --allow-nondistributable-artifacts and --platform, not '$1'" >&2; return 1 ;;""").split("\n")]),
+        '    echo "copying $source@$digest to $repository:${tags[0]} (the registry mounts its blobs)" >&2',
+        '    "$crane" copy ${flags[@]+"${flags[@]}"} "$source@$digest" "$repository:${tags[0]}" || return 1',
+        '    for tag in "${tags[@]:1}"; do "$crane" tag ${flags[@]+"${flags[@]}"} "$repository:${tags[0]}" "$tag" || return 1; done',
+        "}",
+    ]
+    runfiles = ctx.runfiles(files = [digest, ctx.file.remote_tags_file, crane.crane_info.binary]).merge(crane.default.default_runfiles)
+    for target in ctx.attr.pushes.keys() + ctx.attr.sbom_pushes.keys():
+        runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
+        runfiles = runfiles.merge(ctx.runfiles(files = [target[DefaultInfo].files_to_run.executable]))
+
+    # One function per host: the first push (the image and its SBOM), then a
+    # copy and the SBOM push for each other repository, stopping at a failure.
+    for i, host_registries in enumerate(hosts.values()):
+        first = host_registries[0]
+        lines += [
+            "host_{}() {{".format(i),
+            '    echo "== {}" >&2'.format(_label_text(pushes[first].label)),
+            '    "{}" "$@" || {{ echo "error: {} failed{}" >&2; return 1; }}'.format(
+                _runfiles_path(pushes[first], workspace),
+                _label_text(pushes[first].label),
+                "; not copying to " + ", ".join([repositories[r] for r in host_registries[1:]]) if len(host_registries) > 1 else "",
+            ),
+        ]
+        for registry in host_registries[1:]:
+            lines += [
+                '    echo "== {} (registry \'{}\'), a copy of {}" >&2'.format(repositories[registry], registry, repositories[first]),
+                '    copy {} {} "$@" || {{ echo "error: the copy to {} failed" >&2; return 1; }}'.format(
+                    shell.quote(repositories[first]),
+                    shell.quote(repositories[registry]),
+                    repositories[registry],
+                ),
+            ]
+            for sbom in sbom_pushes.get(registry, []):
+                lines.append('    "{}" "$@" || {{ echo "error: {} failed" >&2; return 1; }}'.format(_runfiles_path(sbom, workspace), _label_text(sbom.label)))
+        lines.append("}")
+    lines += [
+        "prefixed() { # id label command...: runs it, each output line prefixed, its status in $status_dir/id",
+        "    local id=$1 label=$2 line",
+        "    shift 2",
+        '    { "$@" 2>&1; echo "$?" >"$status_dir/$id"; } | while IFS= read -r line || [ -n "$line" ]; do printf "[%s] %s\\n" "$label" "$line"; done',
+        "}",
+        "status_dir=$(mktemp -d)",
+        "trap 'rm -rf \"$status_dir\"' EXIT",
+        "labels=()",
+    ]
+    for i, (host, host_registries) in enumerate(hosts.items()):
+        label = "{} ({})".format(host, ", ".join([repositories[r] for r in host_registries]))
+        lines.append('prefixed {i} "{label}" host_{i} "$@" >&2 & labels+=("{label}")'.format(i = i, label = label))
+    lines += [
+        "wait",
+        "failed=()",
+        'for i in "${!labels[@]}"; do',
+        '    [ "$(cat "$status_dir/$i" 2>/dev/null)" = 0 ] || failed+=("${labels[$i]}")',
+        "done",
+        '[ ${#failed[@]} -eq 0 ] || { printf "error: failed: pushes to %s\\n" "${failed[@]}" >&2; exit 1; }',
+    ]
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, "\n".join(lines) + "\n", is_executable = True)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+defines_push_all = rule(
+    implementation = _defines_push_all_impl,
+    doc = """Pushes an image to every `registry_defines` repository whose `--define` is set.
+
+Repositories on one registry host get the image once: the first one's push target
+runs (the image, then its SBOM), and each other one receives a copy by digest
+(crane), which the registry mounts from the first, so no blob is uploaded twice;
+the hosts are pushed at once, each output line prefixed with the host. The
+repositories are grouped when the target is built, from the `--define`s; one that
+is not set is skipped with a line that says so, and with none set the target
+refuses to run.""",
+    executable = True,
+    attrs = {
+        "defines": attr.string_dict(doc = "Registry name -> name of the `--define` that holds its repository, in push order.", mandatory = True),
+        "image": attr.label(doc = "The pushed image's layout (oci_image or oci_image_index).", allow_single_file = True, mandatory = True),
+        "pushes": attr.label_keyed_string_dict(doc = "Push target of each registry (the image and its SBOM) -> registry name.", mandatory = True, cfg = "target"),
+        "remote_tags_file": attr.label(doc = "File of the tags the pushes give, one per line; the copies get the same.", allow_single_file = True, mandatory = True),
+        "sbom_pushes": attr.label_keyed_string_dict(doc = "SBOM referrer pushes -> registry name, run after a copy.", cfg = "target"),
     },
     toolchains = [CRANE_TOOLCHAIN, TOOLS_TOOLCHAIN],
 )

@@ -1,0 +1,3 @@
+"""Prints where it runs from."""
+
+print("hello from %s" % __file__)

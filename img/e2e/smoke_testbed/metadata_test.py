@@ -1,0 +1,1 @@
+../smoke/metadata_test.py
