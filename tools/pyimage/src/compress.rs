@@ -165,9 +165,9 @@ pub struct CompressOptions {
     pub threads: usize,
 }
 
-/// A streaming compressor writing into `W`. [`Encoder::finish`] also gives the SHA-256 of
-/// the uncompressed bytes (the layer's diff ID), taken off the calling thread where the
-/// compression has threads of its own.
+/// A streaming compressor writing into `W`. [`Encoder::finish`] also gives the SHA-256s
+/// of the uncompressed bytes (the layer's diff ID) and of the compressed ones (the blob's
+/// digest), taken off the calling thread where the compression has threads of its own.
 pub enum Encoder<W: Write + Send + 'static> {
     /// No compression.
     Plain(HashingWriter<W>),
@@ -177,7 +177,7 @@ pub enum Encoder<W: Write + Send + 'static> {
     /// of their own.
     Zstd {
         /// libzstd's encoder.
-        encoder: zstd::stream::write::Encoder<'static, Offload<W>>,
+        encoder: zstd::stream::write::Encoder<'static, Offload<HashingWriter<W>>>,
         /// The uncompressed bytes' hash.
         input: Offload<HashingWriter<io::Sink>>,
     },
@@ -195,7 +195,7 @@ impl<W: Write + Send + 'static> Encoder<W> {
                 GZIP_BLOCK,
             )?),
             Compression::Zstd => {
-                let out = Offload::new(out, "zstd-out")?;
+                let out = Offload::new(HashingWriter::new(out), "zstd-out")?;
                 let mut encoder = zstd::stream::write::Encoder::new(out, options.level)?;
                 // Always use libzstd's multithreaded mode (even with one worker): its
                 // output depends on the parameters, not on the number of workers.
@@ -211,15 +211,19 @@ impl<W: Write + Send + 'static> Encoder<W> {
         })
     }
 
-    /// Ends the stream; returns the inner writer and the digest of the uncompressed bytes.
-    pub fn finish(self) -> io::Result<(W, Digest)> {
+    /// Ends the stream; returns the inner writer and the digests.
+    pub fn finish(self) -> io::Result<Finished<W>> {
         match self {
-            Encoder::Plain(w) => Ok(w.finish()),
+            Encoder::Plain(w) => {
+                let (out, tar) = w.finish();
+                let blob = tar.clone();
+                Ok(Finished { out, tar, blob })
+            }
             Encoder::Gzip(g) => g.finish(),
             Encoder::Zstd { encoder, input } => {
-                let out = encoder.finish()?.finish()?;
-                let (_, digest) = input.finish()?.finish();
-                Ok((out, digest))
+                let (out, blob) = encoder.finish()?.finish()?.finish();
+                let (_, tar) = input.finish()?.finish();
+                Ok(Finished { out, tar, blob })
             }
         }
     }
@@ -245,6 +249,16 @@ impl<W: Write + Send + 'static> Write for Encoder<W> {
             Encoder::Zstd { encoder, .. } => encoder.flush(),
         }
     }
+}
+
+/// What a finished stream gives back.
+pub struct Finished<W> {
+    /// The inner writer, flushed.
+    pub out: W,
+    /// The uncompressed bytes' digest (the layer's diff ID).
+    pub tar: Digest,
+    /// The compressed bytes' digest (the blob's).
+    pub blob: Digest,
 }
 
 /// Uncompressed bytes per zstd job.
@@ -302,21 +316,24 @@ impl Tally {
     }
 }
 
-/// Compression on a pool of threads; the blocks are written in order, and the input
-/// hashed, by one more thread.
-struct Pipeline<W> {
+/// What the writer thread gives back: the output, hashed, and the input's tally.
+type Written<W> = (HashingWriter<Offload<W>>, Tally);
+
+/// Compression on a pool of threads; the blocks are hashed in order by one more thread
+/// and written by another.
+struct Pipeline<W: Write + Send + 'static> {
     jobs: Option<SyncSender<Job>>,
     workers: Vec<JoinHandle<()>>,
     /// Each block's reply, in input order, to the writer.
     order: Option<SyncSender<Receiver<io::Result<Block>>>>,
-    writer: Option<JoinHandle<io::Result<(W, Tally)>>>,
+    writer: Option<JoinHandle<io::Result<Written<W>>>>,
     /// Input buffers back from the writer.
     spare: Receiver<Vec<u8>>,
 }
 
-impl<W> Pipeline<W> {
+impl<W: Write + Send + 'static> Pipeline<W> {
     /// Waits for the writer (after the last block, or after it stopped).
-    fn join_writer(&mut self) -> io::Result<(W, Tally)> {
+    fn join_writer(&mut self) -> io::Result<Written<W>> {
         self.order.take();
         match self.writer.take() {
             Some(writer) => writer
@@ -327,7 +344,7 @@ impl<W> Pipeline<W> {
     }
 }
 
-impl<W> Drop for Pipeline<W> {
+impl<W: Write + Send + 'static> Drop for Pipeline<W> {
     fn drop(&mut self) {
         self.order.take();
         self.jobs.take();
@@ -340,13 +357,14 @@ impl<W> Drop for Pipeline<W> {
     }
 }
 
-enum Mode<W> {
+enum Mode<W: Write + Send + 'static> {
     /// One thread: everything on the caller's.
     Inline {
         deflater: BlockDeflater,
-        out: W,
+        out: HashingWriter<W>,
         tally: Tally,
     },
+    /// Workers compress; a writer thread hashes, and one more writes.
     Pool(Pipeline<W>),
 }
 
@@ -358,8 +376,9 @@ enum Mode<W> {
 /// 1% in size, and libdeflate compresses better than zlib at the same level anyway).
 ///
 /// With more than one thread, the caller's thread only fills blocks: a writer thread
-/// takes them in order, writes them out and hashes their input, so no serial stage sits
-/// between the reading and the compression. At most a few blocks per thread are in
+/// takes them in order and hashes their input and output, and one more thread writes
+/// them out, so no serial stage sits between the reading and the compression (where
+/// blocks are stored, the writes into the page cache cost more than both hashes). At most a few blocks per thread are in
 /// flight, so memory stays bounded whatever the input size. Block boundaries are fixed
 /// offsets in the input, so the bytes are identical for any thread count.
 pub struct ParallelGzip<W: Write + Send + 'static> {
@@ -372,17 +391,20 @@ pub struct ParallelGzip<W: Write + Send + 'static> {
 impl<W: Write + Send + 'static> ParallelGzip<W> {
     /// Starts a gzip member on `out` at `level` (0-12) with `threads` workers (1
     /// compresses on the calling thread).
-    pub fn new(mut out: W, level: i32, threads: usize, block_size: usize) -> io::Result<Self> {
+    pub fn new(out: W, level: i32, threads: usize, block_size: usize) -> io::Result<Self> {
         let level = level.clamp(0, 12);
-        out.write_all(&GZIP_HEADER)?;
         let threads = threads.max(1);
         let mode = if threads == 1 {
+            let mut out = HashingWriter::new(out);
+            out.write_all(&GZIP_HEADER)?;
             Mode::Inline {
                 deflater: BlockDeflater::new(level)?,
                 out,
                 tally: Tally::new(),
             }
         } else {
+            let mut out = HashingWriter::new(Offload::new(out, "gzip-write")?);
+            out.write_all(&GZIP_HEADER)?;
             Mode::Pool(start_pipeline(out, threads, level)?)
         };
         let block_size = block_size.max(1024);
@@ -437,20 +459,36 @@ impl<W: Write + Send + 'static> ParallelGzip<W> {
     }
 
     /// Ends the member (last block, CRC-32, size); returns the inner writer and the
-    /// digest of the uncompressed input.
-    pub fn finish(mut self) -> io::Result<(W, Digest)> {
+    /// digests of the input and of the member.
+    pub fn finish(mut self) -> io::Result<Finished<W>> {
         self.submit(true)?;
-        let (mut out, tally) = match self.mode.take() {
-            Some(Mode::Inline { out, tally, .. }) => (out, tally),
-            Some(Mode::Pool(mut pipeline)) => pipeline.join_writer()?,
+        let trailer = |tally: &Tally| {
+            let mut trailer = [0u8; 8];
+            trailer[..4].copy_from_slice(&tally.crc.clone().finalize().to_le_bytes());
+            trailer[4..].copy_from_slice(&(tally.len as u32).to_le_bytes());
+            trailer
+        };
+        let (out, blob, tally) = match self.mode.take() {
+            Some(Mode::Inline { mut out, tally, .. }) => {
+                out.write_all(&trailer(&tally))?;
+                let (out, blob) = out.finish();
+                (out, blob, tally)
+            }
+            Some(Mode::Pool(mut pipeline)) => {
+                let (mut out, tally) = pipeline.join_writer()?;
+                out.write_all(&trailer(&tally))?;
+                let (out, blob) = out.finish();
+                (out.finish()?, blob, tally)
+            }
             None => return Err(io::Error::other("gzip stream already finished")),
         };
-        let mut trailer = [0u8; 8];
-        trailer[..4].copy_from_slice(&tally.crc.finalize().to_le_bytes());
-        trailer[4..].copy_from_slice(&(tally.len as u32).to_le_bytes());
-        out.write_all(&trailer)?;
+        let mut out = out;
         out.flush()?;
-        Ok((out, Digest::of(tally.sha, tally.len)))
+        Ok(Finished {
+            out,
+            tar: Digest::of(tally.sha, tally.len),
+            blob,
+        })
     }
 
     /// The compression level in use.
@@ -491,7 +529,7 @@ fn new_compressor(level: i32) -> io::Result<Compressor> {
 }
 
 fn start_pipeline<W: Write + Send + 'static>(
-    mut out: W,
+    mut out: HashingWriter<Offload<W>>,
     threads: usize,
     level: i32,
 ) -> io::Result<Pipeline<W>> {
@@ -803,11 +841,20 @@ mod tests {
         for chunk in data.chunks(7777) {
             g.write_all(chunk).unwrap();
         }
-        let (out, digest) = g.finish().unwrap();
-        // The input's digest, whichever thread took it.
-        assert_eq!(digest.hex, crate::digest::hex(&Sha256::digest(data)));
-        assert_eq!(digest.size, data.len() as u64);
-        out
+        let finished = g.finish().unwrap();
+        check_digests(&finished, data);
+        finished.out
+    }
+
+    /// Both digests, whichever thread took them, against the bytes hashed here.
+    fn check_digests(finished: &Finished<Vec<u8>>, data: &[u8]) {
+        assert_eq!(finished.tar.hex, crate::digest::hex(&Sha256::digest(data)));
+        assert_eq!(finished.tar.size, data.len() as u64);
+        assert_eq!(
+            finished.blob.hex,
+            crate::digest::hex(&Sha256::digest(&finished.out))
+        );
+        assert_eq!(finished.blob.size, finished.out.len() as u64);
     }
 
     fn gunzip(data: &[u8]) -> Vec<u8> {
@@ -919,7 +966,7 @@ mod tests {
                 let mut g = ParallelGzip::new(Vec::new(), level, 2, block).unwrap();
                 g.write_all(&data).unwrap();
                 assert_eq!(
-                    gunzip(&g.finish().unwrap().0),
+                    gunzip(&g.finish().unwrap().out),
                     data,
                     "level {level} block {block}"
                 );
@@ -1053,10 +1100,9 @@ mod tests {
             for chunk in data.chunks(300_001) {
                 e.write_all(chunk).unwrap();
             }
-            let (out, digest) = e.finish().unwrap();
-            assert_eq!(digest.hex, crate::digest::hex(&Sha256::digest(&data)));
-            assert_eq!(digest.size, data.len() as u64);
-            out
+            let finished = e.finish().unwrap();
+            check_digests(&finished, &data);
+            finished.out
         };
         let one = run(1);
         assert_eq!(one, run(2));

@@ -11,7 +11,6 @@ use crate::atomic::{OutputSet, TempOutput};
 use crate::compress::{CompressOptions, Compression, Encoder};
 use crate::dedup::duplicate_files;
 use crate::descriptor::LayerDescriptor;
-use crate::digest::{Digest, HashingWriter};
 use crate::elf::{examine, DebugStrip, DebugStripStats};
 use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
@@ -211,11 +210,9 @@ pub fn write_layer(
     }
     write_trailer(&mut tar).map_err(writing)?;
 
-    let (sink, tar_digest) = tar.finish().map_err(writing)?;
-    let blob_digest = sink
-        .finish()
-        .map_err(writing)?
-        .unwrap_or(tar_digest.clone());
+    let finished = tar.finish().map_err(writing)?;
+    finished.out.finish().map_err(writing)?;
+    let (tar_digest, blob_digest) = (finished.tar, finished.blob);
 
     let descriptor = LayerDescriptor {
         compression: options.compress.compression,
@@ -242,10 +239,10 @@ pub fn write_layer(
     })
 }
 
-/// Where the compressed bytes go: the blob file, hashed on the way. An uncompressed
-/// blob is the tar itself, so it is not hashed twice, and all-zero pages become holes.
+/// Where the compressed bytes go: the blob file (the encoder takes the digests). An
+/// uncompressed blob is the tar itself, whose all-zero pages become holes.
 enum BlobSink {
-    Hashed(HashingWriter<BufWriter<File>>),
+    Buffered(BufWriter<File>),
     Plain(SparseFile),
 }
 
@@ -253,22 +250,18 @@ impl BlobSink {
     fn new(file: File, compression: Compression) -> Self {
         match compression {
             Compression::None => BlobSink::Plain(SparseFile::new(file)),
-            _ => BlobSink::Hashed(HashingWriter::new(BufWriter::with_capacity(1 << 20, file))),
+            _ => BlobSink::Buffered(BufWriter::with_capacity(1 << 20, file)),
         }
     }
 
-    /// Flushes and closes the blob; the digest of what was written if it was hashed.
-    fn finish(self) -> io::Result<Option<Digest>> {
+    /// Flushes and closes the blob.
+    fn finish(self) -> io::Result<()> {
         match self {
-            BlobSink::Hashed(writer) => {
-                let (buffered, digest) = writer.finish();
-                buffered.into_inner().map_err(|e| e.into_error())?;
-                Ok(Some(digest))
+            BlobSink::Buffered(writer) => {
+                writer.into_inner().map_err(|e| e.into_error())?;
+                Ok(())
             }
-            BlobSink::Plain(file) => {
-                file.finish()?;
-                Ok(None)
-            }
+            BlobSink::Plain(file) => file.finish().map(drop),
         }
     }
 }
@@ -276,14 +269,14 @@ impl BlobSink {
 impl Write for BlobSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            BlobSink::Hashed(w) => w.write(buf),
+            BlobSink::Buffered(w) => w.write(buf),
             BlobSink::Plain(w) => w.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            BlobSink::Hashed(w) => w.flush(),
+            BlobSink::Buffered(w) => w.flush(),
             BlobSink::Plain(w) => w.flush(),
         }
     }
