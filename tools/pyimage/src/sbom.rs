@@ -187,7 +187,16 @@ pub fn spdx(
         for (j, d) in c.distributions.iter().enumerate() {
             let id = spdx_id(&["SPDXRef-Dist", &index, &(j + 1).to_string(), &d.name]);
             let mut p = package(&id, &d.name, &d.version);
-            if !d.license_expression.is_empty() {
+            if !d.license_expression.is_empty() && !is_license_expression(&d.license_expression) {
+                // SPDX readers refuse the whole document over one malformed expression.
+                p.insert(
+                    "licenseComments".into(),
+                    json!(format!(
+                        "METADATA's License-Expression is not an SPDX license expression: {}",
+                        d.license_expression
+                    )),
+                );
+            } else if !d.license_expression.is_empty() {
                 p.insert("licenseDeclared".into(), json!(d.license_expression));
                 for token in d
                     .license_expression
@@ -267,9 +276,163 @@ pub fn spdx(
     serde_json::to_string_pretty(&document).expect("a JSON value serialises") + "\n"
 }
 
+/// Whether `text` is an SPDX 2.3 license expression (Annex D): license ids (with an
+/// optional `+`) and `[DocumentRef-…:]LicenseRef-…` joined by `AND` and `OR`, a `WITH`
+/// exception after an id, parentheses. The syntax only: an unknown but well-formed id
+/// passes (the SPDX license list is not consulted).
+pub fn is_license_expression(text: &str) -> bool {
+    let spaced = text.replace('(', " ( ").replace(')', " ) ");
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    let mut at = 0;
+    expression(&tokens, &mut at) && at == tokens.len()
+}
+
+/// `term (("AND" | "OR") term)*`
+fn expression(tokens: &[&str], at: &mut usize) -> bool {
+    if !term(tokens, at) {
+        return false;
+    }
+    while matches!(tokens.get(*at), Some(&"AND") | Some(&"OR")) {
+        *at += 1;
+        if !term(tokens, at) {
+            return false;
+        }
+    }
+    true
+}
+
+/// `"(" expression ")"` or `simple ["WITH" exception]`
+fn term(tokens: &[&str], at: &mut usize) -> bool {
+    let Some(&token) = tokens.get(*at) else {
+        return false;
+    };
+    *at += 1;
+    if token == "(" {
+        return expression(tokens, at) && tokens.get(*at) == Some(&")") && {
+            *at += 1;
+            true
+        };
+    }
+    let simple = match token.strip_prefix("DocumentRef-") {
+        Some(rest) => rest
+            .split_once(':')
+            .is_some_and(|(doc, license)| idstring(doc) && license_ref(license)),
+        None if token.starts_with("LicenseRef-") => license_ref(token),
+        None => idstring(token.strip_suffix('+').unwrap_or(token)),
+    };
+    if !simple || matches!(token, "AND" | "OR" | "WITH") {
+        return false;
+    }
+    if tokens.get(*at) == Some(&"WITH") {
+        *at += 1;
+        let exception = tokens.get(*at).copied().unwrap_or("");
+        *at += 1;
+        return idstring(exception) && !matches!(exception, "AND" | "OR" | "WITH");
+    }
+    true
+}
+
+fn license_ref(token: &str) -> bool {
+    token.strip_prefix("LicenseRef-").is_some_and(idstring)
+}
+
+/// `1*(ALPHA / DIGIT / "-" / ".")`
+fn idstring(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn license_expressions() {
+        // Examples from SPDX 2.3 Annex D and PEP 639, and what METADATA files get wrong.
+        for good in [
+            "MIT",
+            "BSD-3-Clause",
+            "GPL-2.0-or-later",
+            "LGPL-2.1+",
+            "Apache-2.0 WITH LLVM-exception",
+            "(MIT OR Apache-2.0) AND BSD-2-Clause",
+            "LGPL-2.1-only OR BSD-3-Clause AND MIT",
+            "((MIT))",
+            "LicenseRef-NVIDIA-Proprietary",
+            "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2",
+            "(GPL-3.0-or-later WITH Classpath-exception-2.0 OR MIT)",
+        ] {
+            assert!(is_license_expression(good), "{good}");
+        }
+        for bad in [
+            "",
+            "BSD License",
+            "GPLv2 or later",
+            "MIT or Apache-2.0",
+            "MIT AND",
+            "AND MIT",
+            "(MIT",
+            "MIT)",
+            "MIT Apache-2.0",
+            "Apache-2.0 WITH",
+            "Apache-2.0 WITH (LLVM-exception)",
+            "MIT WITH AND",
+            "LicenseRef-",
+            "DocumentRef-x",
+            "MIT/X11",
+            "Apache 2.0",
+            "()",
+        ] {
+            assert!(!is_license_expression(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_expressions_are_not_declared() {
+        use crate::contents::{Distribution, LayerContents};
+        use crate::report::{ImageReport, ReportLayer};
+        let dist = |name: &str, expression: &str| Distribution {
+            name: name.into(),
+            version: "1".into(),
+            license_expression: expression.into(),
+            ..Distribution::default()
+        };
+        let report = ImageReport {
+            label: "//:i".into(),
+            base: None,
+            layers: vec![ReportLayer {
+                contents: LayerContents {
+                    name: "deps".into(),
+                    digest: format!("sha256:{}", "0".repeat(64)),
+                    distributions: vec![
+                        dist("good", "MIT OR Apache-2.0"),
+                        dist("bad", "BSD License"),
+                    ],
+                    ..LayerContents::default()
+                },
+                described: true,
+            }],
+        };
+        let doc: Value = serde_json::from_str(&spdx(&report, None, 0, "0")).unwrap();
+        let find = |name: &str| {
+            doc["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(find("good")["licenseDeclared"], "MIT OR Apache-2.0");
+        let bad = find("bad");
+        assert_eq!(bad["licenseDeclared"], "NOASSERTION");
+        assert!(bad["licenseComments"]
+            .as_str()
+            .unwrap()
+            .contains("not an SPDX license expression: BSD License"));
+    }
 
     #[test]
     fn license_refs_are_declared() {
