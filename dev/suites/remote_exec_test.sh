@@ -79,7 +79,11 @@ python3 "$REPO/dev/remote_exec/check_exec_log.py" "$WORK/client.exec.json" \
 got=$(digest "$WORK/client")
 echo "  digest, local build:  $want"
 echo "  digest, remote build: $got"
-[ "$got" = "$want" ] || fail "the image built on the engine differs from the local one"
+[ "$got" = "$want" ] || {
+    # Name what differs: the config, and each layer's entries as Python's tarfile reads them.
+    python3 "$REPO/dev/remote_exec/diff_layouts.py" "$WORK/local/bazel-bin/image" "$WORK/client/bazel-bin/image" || true
+    fail "the image built on the engine differs from the local one (differences above: local first, remote second)"
+}
 # The worker's own count: buildbox-run-hosttools' exit for each action it ran.
 ran=$(grep -c 'Runner exited with code 0' "$WORK/engine/logs/worker.log" || true)
 echo "  worker log: $ran actions run to exit code 0"
