@@ -4,6 +4,7 @@
 #   dev/test_all.sh            # all suites
 #   dev/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, ml
 #   dev/test_all.sh smoke      # e2e/smoke, with PYIMAGE_EXTRA_BAZELRC naming rules_python >= 1 (DEVELOPERS.md)
+#   dev/test_all.sh rex        # remote execution on BuildGrid + a buildbox worker (docs/remote-execution.md)
 #
 # Sets up what it needs on a fresh Debian machine (as root): host packages for
 # the Rust integration tests, buildifier from npm, and the Bazel test bed.
@@ -156,7 +157,7 @@ ensure_free_space() { # GB suite
     fi
     return 1
 }
-declare -A NEED_GB=([ml]=30 [repro]=10)
+declare -A NEED_GB=([ml]=30 [repro]=10 [rex]=10)
 
 mkdir -p "$TESTBED_CACHE"
 prune_cache
@@ -187,7 +188,8 @@ for suite in "${SUITES[@]}"; do
         run_suite "prebuilt tools (e2e/smoke_testbed)" dev/suites/prebuilt_test.sh
         ;;
     smoke) run_suite "bazel test //... (e2e/smoke)" dev/suites/smoke_test.sh ;;
-    *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro, e2e, smoke or ml)" ;;
+    rex) run_suite "remote execution (BuildGrid)" dev/suites/remote_exec_test.sh ;;
+    *) die "unknown suite '$suite' (expected cargo, lint, bazel, errors, incremental, repro, e2e, smoke, rex or ml)" ;;
     esac
 done
 
