@@ -2,6 +2,7 @@
 
 load("@bazel_skylib//lib:shell.bzl", "shell")
 load(":layer_action.bzl", "TOOLS_TOOLCHAIN")
+load(":multirun.bzl", "PARALLEL_START", "PARALLEL_WAIT")
 load(":partition.bzl", "rlocation")
 
 CRANE_TOOLCHAIN = "@rules_oci//oci:crane_toolchain_type"
@@ -237,25 +238,11 @@ def _defines_push_all_impl(ctx):
             for sbom in sbom_pushes.get(registry, []):
                 lines.append('    "{}" "$@" || {{ echo "error: {} failed" >&2; return 1; }}'.format(_runfiles_path(sbom, workspace), _label_text(sbom.label)))
         lines.append("}")
-    lines += [
-        "prefixed() { # id label command...: runs it, each output line prefixed, its status in $status_dir/id",
-        "    local id=$1 label=$2 line",
-        "    shift 2",
-        '    { "$@" 2>&1; echo "$?" >"$status_dir/$id"; } | while IFS= read -r line || [ -n "$line" ]; do printf "[%s] %s\\n" "$label" "$line"; done',
-        "}",
-        "status_dir=$(mktemp -d)",
-        "trap 'rm -rf \"$status_dir\"' EXIT",
-        "labels=()",
-    ]
+    lines += PARALLEL_START
     for i, (host, host_registries) in enumerate(hosts.items()):
         label = "{} ({})".format(host, ", ".join([repositories[r] for r in host_registries]))
         lines.append('prefixed {i} "{label}" host_{i} "$@" >&2 & labels+=("{label}")'.format(i = i, label = label))
-    lines += [
-        "wait",
-        "failed=()",
-        'for i in "${!labels[@]}"; do',
-        '    [ "$(cat "$status_dir/$i" 2>/dev/null)" = 0 ] || failed+=("${labels[$i]}")',
-        "done",
+    lines += ["failed=()"] + PARALLEL_WAIT + [
         '[ ${#failed[@]} -eq 0 ] || { printf "error: failed: pushes to %s\\n" "${failed[@]}" >&2; exit 1; }',
     ]
     script = ctx.actions.declare_file(ctx.label.name + ".sh")

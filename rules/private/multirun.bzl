@@ -2,6 +2,28 @@
 
 load(":partition.bzl", "rlocation")
 
+# Shell for commands run at once, each output line prefixed with a label:
+# PARALLEL_START goes before them (each one `prefixed ID LABEL COMMAND... >&2 &
+# labels+=(LABEL)`, IDs 0, 1, ...), PARALLEL_WAIT after them: it waits and adds
+# the label of each that failed to the array `failed`.
+PARALLEL_START = [
+    "prefixed() { # id label command...: runs it, each output line prefixed, its status in $status_dir/id",
+    "    local id=$1 label=$2 line",
+    "    shift 2",
+    '    { "$@" 2>&1; echo "$?" >"$status_dir/$id"; } | while IFS= read -r line || [ -n "$line" ]; do printf "[%s] %s\\n" "$label" "$line"; done',
+    "}",
+    "status_dir=$(mktemp -d)",
+    "trap 'rm -rf \"$status_dir\"' EXIT",
+    "labels=()",
+]
+
+PARALLEL_WAIT = [
+    "wait",
+    'for i in "${!labels[@]}"; do',
+    '    [ "$(cat "$status_dir/$i" 2>/dev/null)" = 0 ] || failed+=("${labels[$i]}")',
+    "done",
+]
+
 def _run_all_impl(ctx):
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     lines = [
@@ -23,16 +45,7 @@ def _run_all_impl(ctx):
         fail("run_all {}: `stop_at_failure` is for targets run in turn, not with `parallel`".format(ctx.label))
     if ctx.attr.parallel:
         # At once, each line of output prefixed with the target's label; wait for all.
-        lines += [
-            "prefixed() { # id label command...: runs it, each output line prefixed, its status in $status_dir/id",
-            "    local id=$1 label=$2 line",
-            "    shift 2",
-            '    { "$@" 2>&1; echo "$?" >"$status_dir/$id"; } | while IFS= read -r line || [ -n "$line" ]; do printf "[%s] %s\\n" "$label" "$line"; done',
-            "}",
-            "status_dir=$(mktemp -d)",
-            "trap 'rm -rf \"$status_dir\"' EXIT",
-            "labels=()",
-        ]
+        lines += PARALLEL_START
     for i, target in enumerate(ctx.attr.targets):
         exe = target[DefaultInfo].files_to_run.executable
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
@@ -53,12 +66,7 @@ def _run_all_impl(ctx):
             ))
         runfiles = runfiles.merge(ctx.runfiles(files = [exe]))
     if ctx.attr.parallel:
-        lines += [
-            "wait",
-            'for i in "${!labels[@]}"; do',
-            '    [ "$(cat "$status_dir/$i" 2>/dev/null)" = 0 ] || failed+=("${labels[$i]}")',
-            "done",
-        ]
+        lines += PARALLEL_WAIT
     lines.append('[ ${#failed[@]} -eq 0 ] || { printf "error: failed: %s\\n" "${failed[@]}" >&2; exit 1; }')
     ctx.actions.write(script, "\n".join(lines) + "\n", is_executable = True)
     return [DefaultInfo(executable = script, runfiles = runfiles)]

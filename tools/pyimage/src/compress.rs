@@ -905,26 +905,9 @@ mod tests {
         }
     }
 
-    /// Accepts `limit` bytes, then fails.
-    struct Full {
-        limit: usize,
-    }
-
-    impl Write for Full {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if buf.len() > self.limit {
-                return Err(io::Error::other("disk full"));
-            }
-            self.limit -= buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_failing_writer_fails_the_stream() {
+        use crate::offload::Full;
         let data = sample(3 << 20);
         for threads in [1, 2, 4] {
             for limit in [0, 100, 200_000] {

@@ -109,6 +109,27 @@ impl<W: Write + Send + 'static> Drop for Offload<W> {
     }
 }
 
+/// A writer that accepts `limit` bytes, then fails with "disk full" (for tests of the
+/// writers' error paths).
+#[cfg(test)]
+pub(crate) struct Full {
+    pub(crate) limit: usize,
+}
+
+#[cfg(test)]
+impl Write for Full {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() > self.limit {
+            return Err(io::Error::other("disk full"));
+        }
+        self.limit -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,24 +151,6 @@ mod tests {
             .finish()
             .unwrap()
             .is_empty());
-    }
-
-    /// Accepts `limit` bytes, then fails.
-    struct Full {
-        limit: usize,
-    }
-
-    impl Write for Full {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if buf.len() > self.limit {
-                return Err(io::Error::other("disk full"));
-            }
-            self.limit -= buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]
