@@ -391,31 +391,7 @@ mod tests {
 
     #[test]
     fn malformed_expressions_are_not_declared() {
-        use crate::contents::{Distribution, LayerContents};
-        use crate::report::{ImageReport, ReportLayer};
-        let dist = |name: &str, expression: &str| Distribution {
-            name: name.into(),
-            version: "1".into(),
-            license_expression: expression.into(),
-            ..Distribution::default()
-        };
-        let report = ImageReport {
-            label: "//:i".into(),
-            base: None,
-            layers: vec![ReportLayer {
-                contents: LayerContents {
-                    name: "deps".into(),
-                    digest: format!("sha256:{}", "0".repeat(64)),
-                    distributions: vec![
-                        dist("good", "MIT OR Apache-2.0"),
-                        dist("bad", "BSD License"),
-                    ],
-                    ..LayerContents::default()
-                },
-                described: true,
-            }],
-        };
-        let doc: Value = serde_json::from_str(&spdx(&report, None, 0, "0")).unwrap();
+        let doc = sbom_of(&[("good", "MIT OR Apache-2.0"), ("bad", "BSD License")]);
         let find = |name: &str| {
             doc["packages"]
                 .as_array()
@@ -434,16 +410,20 @@ mod tests {
             .contains("not an SPDX license expression: BSD License"));
     }
 
-    #[test]
-    fn license_refs_are_declared() {
+    /// The SBOM of an image whose one layer holds distributions `(name, License-Expression)`
+    /// at version 1.
+    fn sbom_of(distributions: &[(&str, &str)]) -> Value {
         use crate::contents::{Distribution, LayerContents};
         use crate::report::{ImageReport, ReportLayer};
-        let dist = Distribution {
-            name: "nvidia-x".into(),
-            version: "1".into(),
-            license_expression: "(LicenseRef-NVIDIA-Proprietary OR MIT)".into(),
-            ..Distribution::default()
-        };
+        let distributions = distributions
+            .iter()
+            .map(|(name, expression)| Distribution {
+                name: name.to_string(),
+                version: "1".into(),
+                license_expression: expression.to_string(),
+                ..Distribution::default()
+            })
+            .collect();
         let report = ImageReport {
             label: "//:i".into(),
             base: None,
@@ -451,13 +431,18 @@ mod tests {
                 contents: LayerContents {
                     name: "deps".into(),
                     digest: format!("sha256:{}", "0".repeat(64)),
-                    distributions: vec![dist],
+                    distributions,
                     ..LayerContents::default()
                 },
                 described: true,
             }],
         };
-        let doc: Value = serde_json::from_str(&spdx(&report, None, 0, "0")).unwrap();
+        serde_json::from_str(&spdx(&report, None, 0, "0")).unwrap()
+    }
+
+    #[test]
+    fn license_refs_are_declared() {
+        let doc = sbom_of(&[("nvidia-x", "(LicenseRef-NVIDIA-Proprietary OR MIT)")]);
         let refs = doc["hasExtractedLicensingInfos"].as_array().unwrap();
         assert_eq!(refs.len(), 1);
         assert_eq!(refs[0]["licenseId"], "LicenseRef-NVIDIA-Proprietary");
