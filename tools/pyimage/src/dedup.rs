@@ -9,14 +9,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 use crate::inputs::{read_full, Entry, EntryKind};
 use crate::manifest::Owner;
+use crate::parallel::map_ordered;
 
 /// For each file to be stored as a hard link, the path of the earlier file it links to.
 /// `entries` may come in any order.
@@ -90,42 +89,17 @@ fn hash_all(
     jobs: &[((u64, u64), &Entry)],
     threads: usize,
 ) -> Result<HashMap<(u64, u64), [u8; 32]>> {
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(HashMap::with_capacity(jobs.len()));
-    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
-    let work = || {
-        let mut buffer = vec![0u8; 256 * 1024];
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some((identity, entry)) = jobs.get(i) else {
-                return;
-            };
-            match hash_file(entry, &mut buffer) {
-                Ok(digest) => {
-                    results.lock().unwrap().insert(*identity, digest);
-                }
-                Err(error) => {
-                    // Report the error of the first failing file in path order, whatever
-                    // thread met it first.
-                    let mut slot = first_error.lock().unwrap();
-                    if slot.as_ref().is_none_or(|(j, _)| i < *j) {
-                        *slot = Some((i, error));
-                    }
-                }
-            }
-        }
-    };
-    let threads = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(work);
-        }
-        work();
-    });
-    if let Some((_, error)) = first_error.into_inner().unwrap() {
-        return Err(error);
-    }
-    Ok(results.into_inner().unwrap())
+    let digests = map_ordered(
+        jobs,
+        threads,
+        || vec![0u8; 256 * 1024],
+        |(_, entry), buffer| hash_file(entry, buffer),
+    )?;
+    Ok(jobs
+        .iter()
+        .map(|(identity, _)| *identity)
+        .zip(digests)
+        .collect())
 }
 
 fn hash_file(entry: &Entry, buffer: &mut [u8]) -> Result<[u8; 32]> {

@@ -189,6 +189,7 @@ pub fn tree_walk(data: &[u8], scratch: &Path) {
         allow_setuid: false,
         host_root: None,
         follow_external_symlinks: false,
+        threads: 1,
     };
     match collect_inputs(&lines, &options) {
         Ok(inputs) => {

@@ -1,8 +1,14 @@
 //! Collecting a manifest's entries from disk into one validated, sorted set of image
 //! entries: sources are inspected (not yet read), trees are walked, duplicates merged,
 //! conflicts and type clashes refused.
+//!
+//! A file whose manifest line gives no mode is `0755` when it is an ELF binary or a `#!`
+//! script and `0644` otherwise, read from its first bytes. Its executable bits on disk are
+//! not used: they do not travel with the file everywhere Bazel moves it (remote execution
+//! marks every input executable, and every action output is executable), so a mode taken
+//! from them would make a layer's bytes depend on where its action ran.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -10,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::manifest::{ManifestEntry, ManifestLine, Owner};
+use crate::parallel::map_ordered;
 use crate::path::{ancestors, relative_link, resolve_link};
 
 /// What an image entry is.
@@ -83,6 +90,8 @@ pub struct InputOptions {
     /// Follow symlinks inside `tree` sources that leave the tree (absolute, or relative
     /// and climbing out), copying what they point to. Refused otherwise.
     pub follow_external_symlinks: bool,
+    /// Threads for reading files' first bytes (their modes); 0 or 1: one.
+    pub threads: usize,
 }
 
 /// The validated entries of a manifest, keyed and sorted bytewise by path.
@@ -102,12 +111,22 @@ pub fn collect_inputs(lines: &[ManifestLine], options: &InputOptions) -> Result<
         options,
         owner: Owner::default(),
         tree_file_mode: None,
+        mode_from_content: BTreeSet::new(),
     };
     for line in lines {
         collector.add_line(line)?;
     }
-    let inputs = collector.inputs;
+    let mut inputs = collector.inputs;
     check_parents(&inputs.entries)?;
+    let pending: Vec<&Entry> = collector
+        .mode_from_content
+        .iter()
+        .map(|path| &inputs.entries[path])
+        .collect();
+    let modes = map_ordered(&pending, options.threads, || (), |entry, _| mode_from_content(entry))?;
+    for (path, mode) in collector.mode_from_content.iter().zip(modes) {
+        inputs.entries.get_mut(path).expect("pending entries exist").mode = mode;
+    }
     Ok(inputs)
 }
 
@@ -177,6 +196,9 @@ struct Collector<'a> {
     owner: Owner,
     /// The mode the current `tree` line gives its regular files.
     tree_file_mode: Option<u32>,
+    /// Files whose mode is still to be read from their content (after the walk, on
+    /// several threads), by path.
+    mode_from_content: BTreeSet<String>,
 }
 
 impl Collector<'_> {
@@ -192,7 +214,6 @@ impl Collector<'_> {
             ManifestEntry::File { dest, src } => {
                 let meta = stat_source(dest, src)?;
                 let origin = format!("manifest line {n} (file from {})", src.display());
-                let mode = mode.unwrap_or_else(|| mode_from(&meta));
                 self.add_file(dest, src, &meta, mode, origin)
             }
             ManifestEntry::Tree { dest, src } => {
@@ -246,7 +267,6 @@ impl Collector<'_> {
                 } else {
                     let meta = stat_source(dest, src)?;
                     let origin = format!("manifest line {n} (output {})", src.display());
-                    let mode = mode.unwrap_or_else(|| mode_from(&meta));
                     self.add_file(dest, src, &meta, mode, origin)
                 }
             }
@@ -317,7 +337,7 @@ impl Collector<'_> {
         dest: &str,
         src: &Path,
         meta: &Metadata,
-        mode: u32,
+        mode: Option<u32>,
         origin: String,
     ) -> Result<()> {
         let kind = meta.file_type();
@@ -348,16 +368,17 @@ impl Collector<'_> {
                 });
             }
         }
-        self.insert(Entry::new(
+        let entry = Entry::new(
             dest.to_string(),
             EntryKind::File {
                 src: (meta.len() > 0).then(|| src.to_path_buf()),
                 size: meta.len(),
                 identity: (meta.dev(), meta.ino()),
             },
-            mode,
+            mode.unwrap_or(0o644),
             origin,
-        ))
+        );
+        self.insert_with(entry, mode.is_none())
     }
 
     /// Walks `dir` (on disk) whose in-image path is `dest` and whose path inside the tree
@@ -488,29 +509,44 @@ impl Collector<'_> {
                 self.walk(tree, &disk, &child_dest, &child_rel, stack)?;
                 stack.pop();
             } else {
-                let mode = self.tree_file_mode.unwrap_or_else(|| mode_from(&meta));
+                let mode = self.tree_file_mode;
                 self.add_file(&child_dest, &disk, &meta, mode, origin.to_string())?;
             }
         }
         Ok(())
     }
 
-    fn insert(&mut self, mut entry: Entry) -> Result<()> {
+    fn insert(&mut self, entry: Entry) -> Result<()> {
+        self.insert_with(entry, false)
+    }
+
+    /// Adds `entry`, or checks it against the entry already at its path. `from_content`:
+    /// its mode is to be read from its content (it is `0644` until then).
+    fn insert_with(&mut self, mut entry: Entry, from_content: bool) -> Result<()> {
         entry.owner = self.owner.clone();
-        match self.inputs.entries.get(&entry.path) {
-            None => {
-                self.inputs.entries.insert(entry.path.clone(), entry);
-                Ok(())
+        let Some(existing) = self.inputs.entries.get_mut(&entry.path) else {
+            if from_content {
+                self.mode_from_content.insert(entry.path.clone());
             }
-            Some(existing) => match difference(existing, &entry)? {
-                None => Ok(()),
-                Some(difference) => Err(Error::Conflict {
-                    path: entry.path.clone(),
-                    first: existing.origin.clone(),
-                    second: entry.origin,
-                    difference,
-                }),
-            },
+            self.inputs.entries.insert(entry.path.clone(), entry);
+            return Ok(());
+        };
+        // When only one of the two has its mode from the manifest, the other's is needed
+        // now to compare them. (When both read it from content, equal contents mean equal
+        // modes.)
+        if from_content && !self.mode_from_content.contains(&entry.path) {
+            entry.mode = mode_from_content(&entry)?;
+        } else if !from_content && self.mode_from_content.remove(&entry.path) {
+            existing.mode = mode_from_content(existing)?;
+        }
+        match difference(existing, &entry)? {
+            None => Ok(()),
+            Some(difference) => Err(Error::Conflict {
+                path: entry.path.clone(),
+                first: existing.origin.clone(),
+                second: entry.origin,
+                difference,
+            }),
         }
     }
 }
@@ -710,13 +746,22 @@ pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
     Ok(filled)
 }
 
-/// `0755` when any executable bit is set on the source, else `0644`.
-fn mode_from(meta: &Metadata) -> u32 {
-    if meta.mode() & 0o111 != 0 {
-        0o755
-    } else {
-        0o644
-    }
+/// The mode of a file entry whose manifest line gives none: `0755` for an ELF binary or a
+/// `#!` script, `0644` for anything else (empty files included), from its first bytes.
+fn mode_from_content(entry: &Entry) -> Result<u32> {
+    let EntryKind::File { src: Some(src), .. } = &entry.kind else {
+        return Ok(0o644);
+    };
+    let unreadable = |source| Error::Unreadable {
+        dest: entry.path.clone(),
+        src: src.clone(),
+        source,
+    };
+    let mut magic = [0u8; 4];
+    let mut file = File::open(src).map_err(unreadable)?;
+    let n = read_full(&mut file, &mut magic).map_err(unreadable)?;
+    let executable = magic[..n].starts_with(b"#!") || (n == 4 && magic == *b"\x7fELF");
+    Ok(if executable { 0o755 } else { 0o644 })
 }
 
 #[cfg(target_os = "linux")]
@@ -810,6 +855,7 @@ mod tests {
             allow_setuid: false,
             host_root: host_root.map(Path::to_path_buf),
             follow_external_symlinks: false,
+            threads: 2,
         };
         collect_inputs(&parse_manifest(text)?, &options)
     }
@@ -819,6 +865,62 @@ mod tests {
             EntryKind::Symlink { target } => target.clone(),
             other => panic!("{path} is a {}", other.describe()),
         }
+    }
+
+    #[test]
+    fn modes_come_from_content_not_from_executable_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("modes");
+        let files: [(&str, &[u8], u32); 8] = [
+            ("elf", b"\x7fELF\x02\x01\x01", 0o644),
+            ("script", b"#!/bin/sh\necho hi\n", 0o644),
+            ("bang", b"#!", 0o600),
+            ("plain-exec", b"print('hi')\n", 0o755),
+            ("almost-elf", b"\x7fEL", 0o755),
+            ("space-bang", b" #!/bin/sh\n", 0o755),
+            ("empty", b"", 0o755),
+            ("tree/sub/tool", b"\x7fELF....", 0o600),
+        ];
+        for (name, content, mode) in files {
+            let path = dir.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, content).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        fs::write(dir.join("tree/data.txt"), "x").unwrap();
+        fs::set_permissions(dir.join("tree/data.txt"), fs::Permissions::from_mode(0o777)).unwrap();
+        let mut text: String = files[..7]
+            .iter()
+            .map(|(name, ..)| format!("file\tbin/{name}\t{}\n", dir.join(name).display()))
+            .collect();
+        text += &format!("tree\topt\t{}\n", dir.join("tree").display());
+        text += &format!("file\tetc/explicit\t{}\tmode=0600\n", dir.join("script").display());
+        let inputs = collect(&text, None).unwrap();
+        let mode = |path: &str| inputs.entries[path].mode;
+        assert_eq!(mode("bin/elf"), 0o755);
+        assert_eq!(mode("bin/script"), 0o755);
+        assert_eq!(mode("bin/bang"), 0o755);
+        assert_eq!(mode("bin/plain-exec"), 0o644);
+        assert_eq!(mode("bin/almost-elf"), 0o644);
+        assert_eq!(mode("bin/space-bang"), 0o644);
+        assert_eq!(mode("bin/empty"), 0o644);
+        assert_eq!(mode("opt/sub/tool"), 0o755);
+        assert_eq!(mode("opt/data.txt"), 0o644);
+        assert_eq!(mode("etc/explicit"), 0o600);
+
+        // One path named twice, once with a mode and once without: the same when the
+        // content says the same mode, a conflict when it does not, in either order.
+        let script = dir.join("script").display().to_string();
+        for (first, second) in [("", "\tmode=0755"), ("\tmode=0755", "")] {
+            let text = format!("file\tx\t{script}{first}\nfile\tx\t{script}{second}\n");
+            assert_eq!(collect(&text, None).unwrap().entries["x"].mode, 0o755);
+        }
+        for (first, second) in [("", "\tmode=0644"), ("\tmode=0644", "")] {
+            let text = format!("file\tx\t{script}{first}\nfile\tx\t{script}{second}\n");
+            let error = collect(&text, None).unwrap_err().to_string();
+            assert!(error.contains("modes differ"), "{error}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

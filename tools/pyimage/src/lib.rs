@@ -50,6 +50,7 @@ pub mod manifest;
 pub mod media_type;
 pub mod oci_layout;
 pub mod offload;
+pub mod parallel;
 pub mod paramfile;
 pub mod path;
 pub mod report;

@@ -147,6 +147,7 @@ pub fn split_layer(config: &SplitConfig) -> Result<SplitOutcome> {
         allow_setuid: config.allow_setuid,
         host_root: std::env::current_dir().ok(),
         follow_external_symlinks: config.follow_external_symlinks,
+        threads: config.layer.compress.threads,
     };
     let inputs = collect_inputs(&lines, &options)?;
     check_outputs_are_not_sources(&resolved, &lines, &inputs.entries)?;

@@ -76,7 +76,7 @@ fn digests(cwd: &Path, out: &Path, prefix: &str, env: &[(&str, &str)]) -> Vec<St
 }
 
 #[test]
-fn the_same_bytes_for_any_user_umask_locale_tmpdir_or_checkout_path() {
+fn the_same_bytes_for_any_user_umask_locale_tmpdir_checkout_path_or_exec_bits() {
     let root = scratch("determinism-users");
     let co = checkout(&root);
     let expected = digests(&co, &root.join("out-plain"), "exec", &[]);
@@ -136,6 +136,18 @@ fn the_same_bytes_for_any_user_umask_locale_tmpdir_or_checkout_path() {
         "a checkout made under umask 077",
         digests(&private, &root.join("out-private"), "exec", &[]),
     );
+    // Executable bits do not travel with a file everywhere Bazel moves it: a remote
+    // worker gets every input executable; a checkout may have lost them all.
+    for (name, chmod) in [("every file executable", "a+x"), ("no file executable", "a-x")] {
+        let copy = root.join(name.replace(' ', "-"));
+        sh(&format!(
+            "cp -a '{}' '{}' && find '{}' -type f -exec chmod {chmod} {{}} +",
+            co.display(),
+            copy.display(),
+            copy.display()
+        ));
+        add(name, digests(&copy, &root.join(format!("out-{chmod}")), "exec", &[]));
+    }
 
     // Another user, where we can switch to one.
     let is_root = String::from_utf8(sh("id -u")).unwrap().trim() == "0";

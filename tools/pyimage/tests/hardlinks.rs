@@ -22,7 +22,6 @@ fn fixture(root: &Path) -> Vec<String> {
     write(&src.join("init.py"), b"from .core import *\n");
     write(&src.join("init-copy.py"), b"from .core import *\n");
     write(&src.join("run.sh"), b"from .core import *\n");
-    chmod(&src.join("run.sh"), 0o755); // same content, other mode
     write(&src.join("unique.txt"), b"only one of these\n");
     fs::hard_link(src.join("big.bin"), src.join("big-inode.bin")).unwrap();
     write(
@@ -47,7 +46,7 @@ fn fixture(root: &Path) -> Vec<String> {
             s("init-copy.py")
         ),
         format!("file\tapp/init.py\t{}", s("init.py")),
-        format!("file\tapp/run.sh\t{}", s("run.sh")),
+        format!("file\tapp/run.sh\t{}\tmode=0755", s("run.sh")), // same content, other mode
         format!("file\tapp/run2.sh\t{}", s("init.py")),
         format!("file\tapp/unique.txt\t{}", s("unique.txt")),
         format!("tree\tsite\t{}", s("tree")),
