@@ -2,9 +2,8 @@
 # Run every test of the project: the README's test command and what CI runs.
 #
 #   dev/test_all.sh            # all suites
-#   dev/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, ml
+#   dev/test_all.sh cargo lint # only some: cargo, lint, bazel, errors, incremental, repro, e2e, rex, ml
 #   dev/test_all.sh smoke      # e2e/smoke, with PYIMAGE_EXTRA_BAZELRC naming rules_python >= 1 (DEVELOPERS.md)
-#   dev/test_all.sh rex        # remote execution on BuildGrid + a buildbox worker (docs/remote-execution.md)
 #
 # Sets up what it needs on a fresh Debian machine (as root): host packages for
 # the Rust integration tests, buildifier from npm, and the Bazel test bed.
@@ -16,7 +15,7 @@ cd "$REPO"
 
 BUILDIFIER_VERSION=8.2.1
 SUITES=("$@")
-[ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel errors incremental repro e2e ml)
+[ ${#SUITES[@]} -gt 0 ] || SUITES=(cargo lint bazel errors incremental repro e2e rex ml)
 results=()
 failed=0
 # Each run's own logs, so runs from two clones at once do not mix their summaries.
