@@ -115,7 +115,7 @@ stored() { # set variant metric command...: runs it, records the registry's grow
 # The server started and everything built once before anything is timed (from
 # the shared disk cache where it has them), on a 1 MiB deps set: what a run
 # measures warm (push, edit, new deps) is warm from its first run on.
-echo "== warming up: the tools and what no run changes" >&2
+echo "== warming up: the server, the repositories and a first build" >&2
 new_deps_set 1 warm-up
 targets=()
 for v in "${VARIANTS[@]}"; do targets+=("//bench/synth:$v"); done
