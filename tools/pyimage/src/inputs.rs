@@ -123,9 +123,18 @@ pub fn collect_inputs(lines: &[ManifestLine], options: &InputOptions) -> Result<
         .iter()
         .map(|path| &inputs.entries[path])
         .collect();
-    let modes = map_ordered(&pending, options.threads, || (), |entry, _| mode_from_content(entry))?;
+    let modes = map_ordered(
+        &pending,
+        options.threads,
+        || (),
+        |entry, _| mode_from_content(entry),
+    )?;
     for (path, mode) in collector.mode_from_content.iter().zip(modes) {
-        inputs.entries.get_mut(path).expect("pending entries exist").mode = mode;
+        inputs
+            .entries
+            .get_mut(path)
+            .expect("pending entries exist")
+            .mode = mode;
     }
     Ok(inputs)
 }
@@ -894,7 +903,10 @@ mod tests {
             .map(|(name, ..)| format!("file\tbin/{name}\t{}\n", dir.join(name).display()))
             .collect();
         text += &format!("tree\topt\t{}\n", dir.join("tree").display());
-        text += &format!("file\tetc/explicit\t{}\tmode=0600\n", dir.join("script").display());
+        text += &format!(
+            "file\tetc/explicit\t{}\tmode=0600\n",
+            dir.join("script").display()
+        );
         let inputs = collect(&text, None).unwrap();
         let mode = |path: &str| inputs.entries[path].mode;
         assert_eq!(mode("bin/elf"), 0o755);

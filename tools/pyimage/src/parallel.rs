@@ -65,8 +65,7 @@ mod tests {
     fn results_keep_the_items_order_on_any_thread_count() {
         let items: Vec<u32> = (0..1000).collect();
         for threads in [0, 1, 2, 7, 5000] {
-            let squares =
-                map_ordered(&items, threads, || (), |x, _| Ok::<_, ()>(x * x)).unwrap();
+            let squares = map_ordered(&items, threads, || (), |x, _| Ok::<_, ()>(x * x)).unwrap();
             assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
         }
     }
@@ -99,15 +98,10 @@ mod tests {
     #[test]
     fn a_thread_makes_its_scratch_once() {
         let items = vec![(); 64];
-        let lens = map_ordered(
-            &items,
-            1,
-            Vec::<u8>::new,
-            |_, scratch| {
-                scratch.push(0);
-                Ok::<_, ()>(scratch.len())
-            },
-        )
+        let lens = map_ordered(&items, 1, Vec::<u8>::new, |_, scratch| {
+            scratch.push(0);
+            Ok::<_, ()>(scratch.len())
+        })
         .unwrap();
         assert_eq!(lens, (1..=64).collect::<Vec<_>>());
     }

@@ -138,7 +138,10 @@ fn the_same_bytes_for_any_user_umask_locale_tmpdir_checkout_path_or_exec_bits() 
     );
     // Executable bits do not travel with a file everywhere Bazel moves it: a remote
     // worker gets every input executable; a checkout may have lost them all.
-    for (name, chmod) in [("every file executable", "a+x"), ("no file executable", "a-x")] {
+    for (name, chmod) in [
+        ("every file executable", "a+x"),
+        ("no file executable", "a-x"),
+    ] {
         let copy = root.join(name.replace(' ', "-"));
         sh(&format!(
             "cp -a '{}' '{}' && find '{}' -type f -exec chmod {chmod} {{}} +",
@@ -146,7 +149,10 @@ fn the_same_bytes_for_any_user_umask_locale_tmpdir_checkout_path_or_exec_bits() 
             copy.display(),
             copy.display()
         ));
-        add(name, digests(&copy, &root.join(format!("out-{chmod}")), "exec", &[]));
+        add(
+            name,
+            digests(&copy, &root.join(format!("out-{chmod}")), "exec", &[]),
+        );
     }
 
     // Another user, where we can switch to one.
