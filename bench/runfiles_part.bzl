@@ -57,10 +57,24 @@ runfiles_part = rule(
     toolchains = ["@bazel_tools//tools/python:toolchain_type"],
 )
 
-def seed_style_images(binary, base, tags = ["manual"]):
-    """The bench's (b) and (c) variants of `binary`, for one package: `pkg_tar_image` (python,
-    deps and app as three gzip pkg_tar layers, `<part>_layer`) and `single_image` (one pkg_tar
-    of it all, `single_layer`), each with a push target `push_<variant>`."""
+def seed_style_images(name, binary, base, tags = ["manual"]):
+    """The bench's (b) and (c) variants of a binary, for one package.
+
+    `pkg_tar_image` has python, deps and app as three gzip pkg_tar layers (`<part>_layer`),
+    `single_image` one pkg_tar of it all (`single_layer`); each has a push target
+    `push_<variant>`. bench/e2e_bench.sh finds them by these names, so one call per package.
+
+    Args:
+      name: a filegroup of both images.
+      binary: the py_binary.
+      base: the images' base, an oci_image.
+      tags: for every target (manual: the bench builds them, `//...` does not).
+    """
+    native.filegroup(
+        name = name,
+        srcs = [":pkg_tar_image", ":single_image"],
+        tags = tags,
+    )
     for part in PARTS:
         runfiles_part(name = part + "_files", binary = binary, part = part, tags = tags)
         pkg_tar(
