@@ -3,8 +3,8 @@
 The parts are those of a seed-style image: `python` (the resolved Python toolchain's
 interpreter and its files), `deps` (every other external repository's files) and `app` (the
 main repository's files and the binary itself). Each file goes where the binary's runfiles
-tree has it, `app/<package>/<name>.runfiles/<repository>/<path>`, which is where py_image
-puts it too.
+tree has it, `app/<package>/<name>.runfiles/<repository>/<path>` (py_image puts external
+repositories under `/app/external/` instead; the bytes to pack are the same).
 """
 
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_push")
